@@ -1,0 +1,33 @@
+"""sqz_tf: SqueezeBERT in TensorFlow / Keras 2."""
+
+import setuptools
+
+setuptools.setup(
+    name="sqz_tf",
+    version="0.1.0",
+    description=("SqueezeBERT (arXiv 2006.11316) in TensorFlow/Keras: "
+                 "pretraining, GLUE finetuning, HF checkpoint conversion and "
+                 "int8 TFLite export"),
+    packages=setuptools.find_packages(include=["sqz_tf", "sqz_tf.*"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow==2.21.*",
+        "tf-keras==2.21.*",
+        "tensorflow-text==2.21.*",
+        "tensorflow-model-optimization==0.8.*",
+        "absl-py>=1.4",
+        "numpy",
+        "safetensors>=0.4",
+        "ai-edge-litert>=2.0",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8",
+            # The CPU build; a bare "torch" pulls a multi-GB CUDA build.
+            "torch==2.13.0",
+            "transformers>=4.40",
+            "scikit-learn",
+            "scipy",
+        ],
+    },
+)

@@ -1,0 +1,54 @@
+"""GroupedPointwiseConv1D: SqueezeBERT's position-wise projection."""
+
+import tensorflow as tf
+
+# Conv1D arguments that a pointwise convolution fixes.
+_FIXED_ARGS = {"kernel_size": (1,), "strides": (1,), "padding": "valid",
+               "data_format": "channels_last", "dilation_rate": (1,)}
+
+
+@tf.keras.utils.register_keras_serializable(package="sqz_tf")
+class GroupedPointwiseConv1D(tf.keras.layers.Conv1D):
+  """Kernel-1 convolution with `groups` groups over `[batch, seq, channels]`.
+
+  This is what SqueezeBERT puts where BERT has position-wise dense layers
+  (Q, K, V, the post-attention projection and both FFN layers). Input channel
+  group g (a contiguous slice of `channels / groups`) feeds only output group
+  g, as in PyTorch's `Conv1d(groups=G)`, so a grouped layer has `groups` times
+  fewer weights and multiply-adds than the dense one. `groups=1` is a plain
+  dense projection.
+
+  The kernel has the Conv1D layout `[1, in_channels / groups, filters]`.
+
+  Example:
+  >>> layer = GroupedPointwiseConv1D(filters=16, groups=4)
+  >>> layer(tf.zeros([2, 5, 8])).shape
+  TensorShape([2, 5, 16])
+  >>> layer.kernel.shape
+  TensorShape([1, 2, 16])
+  """
+
+  def __init__(self, filters, groups=1, **kwargs):
+    for name, fixed in _FIXED_ARGS.items():
+      value = kwargs.pop(name, fixed)
+      if _as_tuple(value) != _as_tuple(fixed):
+        raise ValueError(
+            f"GroupedPointwiseConv1D fixes {name}={fixed!r}, got {value!r}")
+    super().__init__(filters=filters, kernel_size=1, groups=groups, **kwargs)
+
+  def build(self, input_shape):
+    channels = input_shape[-1]
+    if channels is not None and channels % self.groups:
+      raise ValueError(f"{self.name}: {channels} input channels are not "
+                       f"divisible by groups={self.groups}")
+    super().build(input_shape)
+
+  def get_config(self):
+    config = super().get_config()
+    for name in _FIXED_ARGS:
+      config.pop(name, None)
+    return config
+
+
+def _as_tuple(value):
+  return tuple(value) if isinstance(value, (list, tuple)) else (value,)

@@ -1,0 +1,60 @@
+"""SqueezeBertClassifier: encoder + dropout + dense on the pooled output."""
+
+import tensorflow as tf
+
+from sqz_tf.configs import SqueezeBertConfig
+from sqz_tf.models.configured_model import ConfiguredModel
+from sqz_tf.models.encoder import SqueezeBertEncoder
+from sqz_tf.models.encoder import encoder_inputs
+from sqz_tf.models.encoder import initializer
+
+
+@tf.keras.utils.register_keras_serializable(package="sqz_tf")
+class SqueezeBertClassifier(ConfiguredModel):
+  """Sequence classifier or regressor (HF's `SqueezeBertForSequenceClassification`).
+
+  Takes the encoder's three inputs and returns float32 logits
+  `[batch, num_labels]`; `num_labels=1` is a regression output (STS-B).
+  `id2label` names the classes, as in an HF config.
+
+  Example:
+  >>> config = SqueezeBertConfig(vocab_size=100, hidden_size=16,
+  ...     num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+  ...     embedding_size=16)
+  >>> classifier = SqueezeBertClassifier(config, num_labels=3)
+  >>> ids = tf.constant([[2, 7, 3, 0]])
+  >>> classifier({"input_word_ids": ids,
+  ...             "input_mask": tf.cast(ids > 0, tf.int32),
+  ...             "input_type_ids": tf.zeros_like(ids)}).shape
+  TensorShape([1, 3])
+  """
+
+  def __init__(self, config, num_labels, id2label=None,
+               name="squeezebert_classifier", **kwargs):
+    config = SqueezeBertConfig.coerce(config)
+    if num_labels < 1:
+      raise ValueError(f"num_labels must be at least 1, got {num_labels}")
+    id2label = ({int(i): str(label) for i, label in id2label.items()}
+                if id2label else {i: f"LABEL_{i}" for i in range(num_labels)})
+    if sorted(id2label) != list(range(num_labels)):
+      raise ValueError(f"id2label must name labels 0..{num_labels - 1}, got "
+                       f"{sorted(id2label)}")
+    encoder = SqueezeBertEncoder(config)
+    inputs = encoder_inputs()
+    pooled = encoder(inputs)["pooled_output"]
+    dropout = tf.keras.layers.Dropout(config.hidden_dropout_prob)
+    head = tf.keras.layers.Dense(num_labels,
+                                 kernel_initializer=initializer(config),
+                                 dtype=tf.float32, name="classifier")
+    logits = head(dropout(pooled))
+    super().__init__(config, inputs=inputs, outputs=logits, name=name,
+                     **kwargs)
+    self.num_labels = num_labels
+    self.id2label = id2label
+    self.encoder = encoder
+    self.head = head
+
+  def _extra_config(self):
+    # JSON object keys are strings; __init__ turns them back into ints.
+    return {"num_labels": self.num_labels,
+            "id2label": {str(i): label for i, label in self.id2label.items()}}
