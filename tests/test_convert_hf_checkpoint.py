@@ -1,0 +1,240 @@
+"""convert_hf_checkpoint: exact parity with HF PyTorch, both directions.
+
+Random HF models are saved as users get them (`save_pretrained` safetensors,
+or the state-dict pickle of the published checkpoints), converted by the CLI,
+loaded with `tf.keras.models.load_model` in a fresh process and compared with
+PyTorch.
+"""
+
+import json
+import os
+import shutil
+
+import numpy as np
+import pytest
+import safetensors.numpy
+import tensorflow as tf
+import torch
+import transformers
+
+from tests import hf_reference
+from tests.tiny_configs import TINY_CONFIGS
+from tests.tiny_configs import masked_positions
+from tests.tiny_configs import tiny_config
+from tests.tiny_configs import tiny_inputs
+
+TOLERANCE = 1e-4
+CLI = "sqz_tf.convert_hf_checkpoint"
+HEADS = ("encoder", "pretrainer", "classifier")
+
+
+def _cases():
+  cases = [(name, head, "safetensors") for name in sorted(TINY_CONFIGS)
+           for head in HEADS]
+  cases += [("squeezebert_groups", head, "bin") for head in HEADS]
+  return cases
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+  """Every case converted by the CLI; outputs of HF and of the loaded model."""
+  work = tmp_path_factory.mktemp("convert")
+  cases, commands = [], []
+  for index, (name, head, fmt) in enumerate(_cases()):
+    num_labels = 1 if name == "one_head" else 3  # one_head: a regressor
+    model = hf_reference.random_hf_model(TINY_CONFIGS[name], head, seed=index,
+                                         num_labels=num_labels)
+    hf_dir = str(work / f"hf_{index}")
+    sop_head = None
+    if fmt == "safetensors":
+      model.save_pretrained(hf_dir)
+    else:
+      # The published pretraining checkpoints carry a position_ids buffer
+      # and an SOP head; HF's SqueezeBertForMaskedLM has neither.
+      extra = {"transformer.embeddings.position_ids":
+                   torch.arange(model.config.max_position_embeddings)[None]}
+      if head == "pretrainer":
+        sop_head = (torch.randn(2, model.config.hidden_size),
+                    torch.randn(2))
+        extra["cls.seq_relationship.weight"] = sop_head[0]
+        extra["cls.seq_relationship.bias"] = sop_head[1]
+      if head == "encoder":
+        extra = {"embeddings.position_ids": extra.popitem()[1]}
+      hf_reference.save_as_torch_bin(model, hf_dir, extra)
+    config = tiny_config(name)
+    inputs = tiny_inputs(config, seed=index)
+    positions = masked_positions(seed=index)
+    expected = hf_reference.hf_outputs(model, inputs, positions, sop_head)
+    if head == "pretrainer":
+      inputs["masked_lm_positions"] = positions
+    keras_path = str(work / f"model_{index}.keras")
+    commands.append((CLI, f"--hf_dir={hf_dir}", f"--output={keras_path}"))
+    cases.append(dict(name=name, head=head, fmt=fmt, hf_dir=hf_dir,
+                      keras_path=keras_path, inputs=inputs, expected=expected,
+                      hf_model=model))
+  for case, result in zip(cases, hf_reference.run_many(commands)):
+    assert result.returncode == 0, result.stderr[-3000:]
+    case["cli"] = result
+  outputs = hf_reference.outputs_in_fresh_process(
+      [(case["keras_path"], case["inputs"]) for case in cases], str(work))
+  for case, output in zip(cases, outputs):
+    case["outputs"] = output
+  return cases
+
+
+def _case_id(case):
+  name, head, fmt = case
+  return f"{name}-{head}-{fmt}"
+
+
+@pytest.mark.parametrize("index", range(len(_cases())),
+                         ids=[_case_id(case) for case in _cases()])
+def test_cli_conversion_matches_hf_in_fresh_process(converted, index):
+  case = converted[index]
+  expected, outputs = case["expected"], case["outputs"]
+  if case["head"] == "pretrainer" and case["fmt"] == "safetensors":
+    # HF's SqueezeBertForMaskedLM has no SOP head: fresh, and said so.
+    assert "sop_logits" in outputs and "sop_logits" not in expected
+    assert "SOP head is freshly initialized" in case["cli"].stderr
+  for key, value in expected.items():
+    assert outputs[key].shape == value.shape, key
+    difference = np.abs(outputs[key] - value).max()
+    assert difference <= TOLERANCE, f"{key}: max |difference| {difference}"
+
+
+def test_classifier_keeps_labels(converted):
+  case = next(c for c in converted if c["head"] == "classifier")
+  model = tf.keras.models.load_model(case["keras_path"])
+  assert model.id2label == {int(k): v for k, v in
+                            case["hf_model"].config.id2label.items()}
+
+
+@pytest.mark.parametrize("head", HEADS)
+def test_to_hf_round_trip(converted, tmp_path, head):
+  case = next(c for c in converted if c["head"] == head and
+              c["name"] == "mixed_groups")
+  out_dir = str(tmp_path / "exported")
+  result = hf_reference.run_module(CLI, "--to_hf",
+                                   f"--keras_model={case['keras_path']}",
+                                   f"--output={out_dir}")
+  assert result.returncode == 0, result.stderr[-3000:]
+
+  exported = safetensors.numpy.load_file(os.path.join(out_dir,
+                                                      "model.safetensors"))
+  original = safetensors.numpy.load_file(os.path.join(case["hf_dir"],
+                                                      "model.safetensors"))
+  shared = set(original)
+  if head == "pretrainer":  # ours also keeps the SOP head
+    assert set(exported) - shared == {"cls.seq_relationship.weight",
+                                      "cls.seq_relationship.bias"}
+  else:
+    assert set(exported) == shared
+  for name in shared:
+    np.testing.assert_array_equal(exported[name], original[name], name)
+
+  reloaded = hf_reference.HF_CLASSES[head].from_pretrained(out_dir).eval()
+  inputs = {k: v for k, v in case["inputs"].items()
+            if k != "masked_lm_positions"}
+  again = hf_reference.hf_outputs(reloaded, inputs,
+                                  case["inputs"].get("masked_lm_positions"))
+  for key, value in case["expected"].items():
+    np.testing.assert_array_equal(again[key], value)
+
+
+# Bad input: one line of error, non-zero exit, nothing written or destroyed.
+
+def _expect_error(result, phrase, output):
+  assert result.returncode != 0
+  last_line = result.stderr.strip().splitlines()[-1]
+  assert last_line.startswith("convert_hf_checkpoint: error: "), result.stderr
+  assert phrase in last_line, last_line
+  assert "Traceback" not in result.stderr
+  if output is not None:
+    assert not os.path.exists(output)
+    leftovers = [f for f in os.listdir(os.path.dirname(output)) if ".tmp-" in f]
+    assert not leftovers
+
+
+def _edited_copy(source, target, config_edit=None, tensor_edit=None):
+  shutil.copytree(source, target)
+  if config_edit:
+    path = os.path.join(target, "config.json")
+    with open(path) as f:
+      config = json.load(f)
+    config_edit(config)
+    with open(path, "w") as f:
+      json.dump(config, f)
+  if tensor_edit:
+    path = os.path.join(target, "model.safetensors")
+    tensors = safetensors.numpy.load_file(path)
+    tensor_edit(tensors)
+    safetensors.numpy.save_file(tensors, path, metadata={"format": "pt"})
+  return target
+
+
+def test_bad_inputs(converted, tmp_path):
+  encoder_dir = next(c for c in converted if c["head"] == "encoder" and
+                     c["fmt"] == "safetensors")["hf_dir"]
+  mlm_dir = next(c for c in converted if c["head"] == "pretrainer" and
+                 c["fmt"] == "safetensors")["hf_dir"]
+  no_weights = tmp_path / "no_weights"
+  no_weights.mkdir()
+  shutil.copy(os.path.join(encoder_dir, "config.json"), no_weights)
+  plain_keras = str(tmp_path / "plain.keras")
+  tf.keras.Sequential([tf.keras.Input([3]), tf.keras.layers.Dense(2)]).save(
+      plain_keras)
+
+  def bigger_ffn(config):
+    config["intermediate_size"] *= 2
+
+  def bert_config(config):
+    config["model_type"] = "bert"
+
+  def extra_tensor(tensors):
+    tensors["encoder.layers.0.extra.weight"] = np.zeros([3], np.float32)
+
+  cases = [
+      ([f"--hf_dir={tmp_path / 'missing'}"], "directory not found"),
+      ([f"--hf_dir={no_weights}"], "no model.safetensors or pytorch_model.bin"),
+      ([f"--hf_dir={_edited_copy(encoder_dir, tmp_path / 'shape', bigger_ffn)}"],
+       "shape mismatch for encoder.layers.0.intermediate.conv1d.weight"),
+      ([f"--hf_dir={_edited_copy(encoder_dir, tmp_path / 'bert', bert_config)}"],
+       "not a SqueezeBERT config: model_type is 'bert'"),
+      ([f"--hf_dir={_edited_copy(encoder_dir, tmp_path / 'extra', None, extra_tensor)}"],
+       "checkpoint tensors the encoder does not use: "
+       "encoder.layers.0.extra.weight"),
+      ([f"--hf_dir={mlm_dir}", "--model_type=encoder"],
+       "checkpoint tensors the encoder does not use: cls.predictions.bias"),
+      ([f"--hf_dir={mlm_dir}", "--model_type=classifier"],
+       "model weights not in the checkpoint: classifier.bias, "
+       "classifier.weight"),
+  ]
+  commands, outputs = [], []
+  for index, (args, _) in enumerate(cases):
+    output = str(tmp_path / f"out_{index}.keras")
+    outputs.append(output)
+    commands.append((CLI, *args, f"--output={output}"))
+  to_hf_output = str(tmp_path / "hf_out")
+  commands.append((CLI, "--to_hf", f"--keras_model={plain_keras}",
+                   f"--output={to_hf_output}"))
+  for (_, phrase), output, result in zip(
+      cases, outputs, hf_reference.run_many(commands)):
+    _expect_error(result, phrase, output)
+  _expect_error(hf_reference.run_many(commands[-1:])[0],
+                "is not an sqz_tf SqueezeBERT model", to_hf_output)
+
+
+def test_existing_output_is_never_destroyed(converted, tmp_path):
+  encoder_dir = next(c for c in converted if c["head"] == "encoder")["hf_dir"]
+  output = tmp_path / "model.keras"
+  output.write_text("the user's file")
+  bad_dir = _edited_copy(encoder_dir, tmp_path / "bad",
+                         lambda config: config.update(model_type="bert"))
+  refused, failed = hf_reference.run_many([
+      (CLI, f"--hf_dir={encoder_dir}", f"--output={output}"),
+      (CLI, f"--hf_dir={bad_dir}", f"--output={output}", "--overwrite"),
+  ])
+  _expect_error(refused, "output already exists", None)
+  _expect_error(failed, "not a SqueezeBERT config", None)
+  assert output.read_text() == "the user's file"
+  assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]

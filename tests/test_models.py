@@ -1,0 +1,139 @@
+"""Models: outputs, save → load_model round trips, Keras-2 switch."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sqz_tf.models import SqueezeBertClassifier
+from sqz_tf.models import SqueezeBertEncoder
+from sqz_tf.models import SqueezeBertPretrainer
+from tests.tiny_configs import masked_positions
+from tests.tiny_configs import tiny_config
+from tests.tiny_configs import tiny_inputs
+
+
+def _build(kind, config):
+  if kind == "encoder":
+    return SqueezeBertEncoder(config)
+  if kind == "pretrainer":
+    return SqueezeBertPretrainer(config)
+  return SqueezeBertClassifier(config, num_labels=3,
+                               id2label={0: "neg", 1: "neutral", 2: "pos"})
+
+
+def _feed(kind, config):
+  inputs = tiny_inputs(config)
+  if kind == "pretrainer":
+    inputs["masked_lm_positions"] = masked_positions()
+  return inputs
+
+
+def _outputs(model, inputs):
+  out = model(inputs, training=False)
+  return {k: v.numpy() for k, v in out.items()} if isinstance(
+      out, dict) else {"logits": out.numpy()}
+
+
+def test_output_shapes():
+  config = tiny_config()
+  encoder_out = _outputs(SqueezeBertEncoder(config), _feed("encoder", config))
+  assert encoder_out["sequence_output"].shape == (3, 11, 32)
+  assert encoder_out["pooled_output"].shape == (3, 32)
+  pretrainer_out = _outputs(SqueezeBertPretrainer(config),
+                            _feed("pretrainer", config))
+  assert pretrainer_out["mlm_logits"].shape == (3, 4, 99)
+  assert pretrainer_out["sop_logits"].shape == (3, 2)
+  regressor = SqueezeBertClassifier(config, num_labels=1)
+  assert _outputs(regressor, _feed("encoder", config))["logits"].shape == (3, 1)
+
+
+def test_sequence_length_is_dynamic():
+  config = tiny_config()
+  encoder = SqueezeBertEncoder(config)
+  for seq_length in (5, 17, config.max_position_embeddings):
+    out = encoder(tiny_inputs(config, seq_length=seq_length))
+    assert out["sequence_output"].shape == (3, seq_length, 32)
+
+
+def test_dropout_only_in_training():
+  config = tiny_config()
+  classifier = SqueezeBertClassifier(config, num_labels=2)
+  inputs = _feed("classifier", config)
+  np.testing.assert_array_equal(classifier(inputs).numpy(),
+                                classifier(inputs).numpy())
+  assert not np.allclose(classifier(inputs, training=True).numpy(),
+                         classifier(inputs).numpy())
+
+
+@pytest.mark.parametrize("kind", ["encoder", "pretrainer", "classifier"])
+@pytest.mark.parametrize("file_name", ["model.keras", "saved_model"])
+def test_save_and_load_model_round_trip(tmp_path, kind, file_name):
+  config = tiny_config("mixed_groups")
+  model = _build(kind, config)
+  inputs = _feed(kind, config)
+  expected = _outputs(model, inputs)
+  path = str(tmp_path / file_name)
+  model.save(path)
+
+  loaded = tf.keras.models.load_model(path)  # safe mode
+  assert type(loaded) is type(model)
+  assert loaded.get_config() == model.get_config()
+  assert loaded.model_config == config
+  for key, value in _outputs(loaded, inputs).items():
+    np.testing.assert_array_equal(value, expected[key])
+  if kind == "classifier":
+    assert loaded.id2label == {0: "neg", 1: "neutral", 2: "pos"}
+
+
+def test_pretrainer_decoder_is_tied_after_loading(tmp_path):
+  model = SqueezeBertPretrainer(tiny_config())
+  model.save(str(tmp_path / "p.keras"))
+  loaded = tf.keras.models.load_model(str(tmp_path / "p.keras"))
+  table = loaded.encoder.embeddings.word_embeddings
+  assert loaded.masked_lm.embeddings.word_embeddings is table
+  assert sum(w is table for w in loaded.weights) == 1
+
+
+def _python(code):
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+  env.pop("TF_USE_LEGACY_KERAS", None)
+  return subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                        capture_output=True, text=True, env=env,
+                        cwd=os.path.dirname(os.path.dirname(__file__)))
+
+
+def test_import_makes_tf_keras_mean_keras2():
+  result = _python("""
+      import sqz_tf
+      import tensorflow as tf
+      import tf_keras
+      assert tf.keras.layers.Dense is tf_keras.layers.Dense
+      print("keras2 ok")
+  """)
+  assert "keras2 ok" in result.stdout, result.stderr[-2000:]
+
+
+def test_import_after_keras3_fails_clearly():
+  result = _python("""
+      import tensorflow as tf
+      tf.keras.layers.Dense  # binds tf.keras to Keras 3
+      import sqz_tf
+  """)
+  assert result.returncode != 0
+  assert "sqz_tf needs Keras 2 (tf_keras)" in result.stderr
+  assert "TF_USE_LEGACY_KERAS=1" in result.stderr
+
+
+def test_import_after_tensorflow_but_before_keras_works():
+  result = _python("""
+      import tensorflow as tf
+      import sqz_tf
+      assert tf.keras.__name__.startswith("tf_keras")
+      print("keras2 ok")
+  """)
+  assert "keras2 ok" in result.stdout, result.stderr[-2000:]
