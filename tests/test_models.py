@@ -137,3 +137,21 @@ def test_import_after_tensorflow_but_before_keras_works():
       print("keras2 ok")
   """)
   assert "keras2 ok" in result.stdout, result.stderr[-2000:]
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_mixed_precision_keeps_float32_islands(policy):
+  tf.keras.mixed_precision.set_global_policy(policy)
+  try:
+    config = tiny_config()
+    pretrainer = SqueezeBertPretrainer(config)
+    out = pretrainer(_feed("pretrainer", config), training=False)
+    block = pretrainer.encoder.transformer_blocks[0]
+    assert block.post_attention.compute_dtype == policy.split("_")[1]
+    assert block.output_norm.compute_dtype == "float32"
+    assert all(v.dtype == tf.float32 for v in pretrainer.weights)
+  finally:
+    tf.keras.mixed_precision.set_global_policy("float32")
+  assert out["mlm_logits"].dtype == tf.float32
+  assert out["sop_logits"].dtype == tf.float32
+  assert np.isfinite(out["mlm_logits"].numpy()).all()
