@@ -16,6 +16,7 @@ setuptools.setup(
         "tensorflow-text==2.21.*",
         "tensorflow-model-optimization==0.8.*",
         "absl-py>=1.4",
+        "tensorboard",  # summaries; TensorFlow 2.21 no longer pulls it in
         "numpy",
         "safetensors>=0.4",
         "ai-edge-litert>=2.0",
