@@ -12,8 +12,10 @@ What the loop guarantees:
   before one optimizer update. Losses are normalized by the count over the
   whole global step (all micro-batches, all replicas), so N micro-steps of
   batch b give the update of one step of batch N·b.
-- Checkpoints (`tf.train.CheckpointManager`: model, optimizer, data iterator)
-  every `save_checkpoints_steps`. TensorFlow writes the checkpoint files first
+- Checkpoints (`tf.train.CheckpointManager`: model and optimizer) every
+  `save_checkpoints_steps`. The data position is the step: on resume each
+  input pipeline skips the batches already trained on (reading, not
+  training them), so pipelines must be deterministic for a given seed. TensorFlow writes the checkpoint files first
   and then renames the index into place, so a crash mid-write leaves the
   previous checkpoint as the latest. A restart resumes from it.
 - Determinism across restarts: random ops (dropout) are re-seeded from
@@ -176,17 +178,24 @@ class Trainer:
     Returns the metrics of the last log window.
     """
     options = self.options
-    dataset = self.strategy.distribute_datasets_from_function(dataset_fn)
-    iterator = iter(dataset)
-    checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer,
-                                     iterator=iterator)
+    checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
     manager = tf.train.CheckpointManager(
         checkpoint, self.checkpoint_dir, max_to_keep=options.keep_checkpoint_max,
         step_counter=self.optimizer.iterations)
     restored = manager.restore_or_initialize()
     step = int(self.optimizer.iterations.numpy())
     if restored:
-      logging.info("Resumed from %s at step %d", restored, step)
+      logging.info("Resumed from %s at step %d; fast-forwarding the input "
+                   "pipeline by %d batches", restored, step, step)
+
+    def resumed_dataset_fn(input_context):
+      # Distributed iterators cannot be checkpointed, so the data position is
+      # the step: every step takes one batch from each input pipeline, and
+      # the pipelines are deterministic.
+      return dataset_fn(input_context).skip(step)
+
+    iterator = iter(
+        self.strategy.distribute_datasets_from_function(resumed_dataset_fn))
     writer = (tf.summary.create_file_writer(
         os.path.join(options.model_dir, "train")) if self.chief
               else tf.summary.create_noop_writer())
@@ -229,9 +238,11 @@ class Trainer:
                    for name, metric in self.metrics.items()})
     for metric in self.metrics.values():
       metric.reset_state()
-    learning_rate = self.optimizer.learning_rate
+    schedule = getattr(self.optimizer, "_learning_rate", None)
     values["learning_rate"] = float(
-        learning_rate(step) if callable(learning_rate) else learning_rate)
+        schedule(step) if isinstance(
+            schedule, tf.keras.optimizers.schedules.LearningRateSchedule)
+        else tf.keras.backend.get_value(self.optimizer.learning_rate))
     remaining = (self.options.num_train_steps - step) / max(steps_per_second,
                                                             1e-9)
     examples = steps_per_second * self.options.global_batch_size
