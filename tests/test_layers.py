@@ -114,3 +114,13 @@ def test_masked_lm_head_shares_the_word_embeddings():
     loss = tf.reduce_sum(head(tf.random.normal([1, 3, 8]),
                               tf.constant([[1, 2]])))
   assert tape.gradient(loss, embeddings.word_embeddings) is not None
+
+
+def test_matmul_and_conv_lowerings_agree():
+  conv = layers.GroupedPointwiseConv1D(filters=12, groups=4)
+  x = tf.random.normal([2, 7, 8])
+  assert conv.lowering == "matmul"
+  by_matmul = conv(x).numpy()
+  conv.lowering = "conv"
+  np.testing.assert_allclose(conv(x).numpy(), by_matmul, atol=1e-5)
+  assert layers.GroupedPointwiseConv1D(filters=4, groups=1).lowering == "conv"

@@ -171,17 +171,19 @@ class Trainer:
 
   # The loop.
 
-  def train(self, dataset_fn, on_log=None):
+  def train(self, dataset_fn, init_fn=None, on_log=None):
     """Trains to `num_train_steps`, resuming from the latest checkpoint.
 
     dataset_fn(input_context) -> per-replica batched tf.data.Dataset.
+    init_fn() initializes the model when there is no checkpoint to resume.
+    on_log(step, metrics) is called at every log step.
     Returns the metrics of the last log window.
     """
     options = self.options
     checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
     manager = tf.train.CheckpointManager(
         checkpoint, self.checkpoint_dir, max_to_keep=options.keep_checkpoint_max,
-        step_counter=self.optimizer.iterations)
+        step_counter=self.optimizer.iterations, init_fn=init_fn)
     restored = manager.restore_or_initialize()
     step = int(self.optimizer.iterations.numpy())
     if restored:
