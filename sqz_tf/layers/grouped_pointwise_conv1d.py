@@ -55,12 +55,13 @@ class GroupedPointwiseConv1D(tf.keras.layers.Conv1D):
     shape = tf.shape(inputs)
     group_in = inputs.shape[-1] // self.groups
     group_out = self.filters // self.groups
-    grouped = tf.reshape(inputs, tf.concat(
-        [shape[:-1], [self.groups, group_in]], axis=0))
+    # Flattened to [positions, groups, in/G]: an einsum with broadcast batch
+    # dimensions has a far slower gradient.
+    grouped = tf.reshape(inputs, [-1, self.groups, group_in])
     # [1, in/G, out] -> [G, in/G, out/G]: output group g's weights.
     kernel = tf.transpose(tf.reshape(
         self.kernel, [group_in, self.groups, group_out]), [1, 0, 2])
-    outputs = tf.einsum("...gi,gio->...go", grouped,
+    outputs = tf.einsum("ngi,gio->ngo", grouped,
                         tf.cast(kernel, grouped.dtype))
     outputs = tf.reshape(outputs, tf.concat([shape[:-1], [self.filters]], 0))
     if self.use_bias:

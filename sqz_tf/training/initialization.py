@@ -2,6 +2,7 @@
 
 import os
 
+from absl import logging
 import tensorflow as tf
 
 from sqz_tf.errors import SqzError
@@ -60,3 +61,19 @@ def initialize_from(model, path):
   except (ValueError, AssertionError, tf.errors.OpError) as e:
     raise SqzError(f"cannot initialize from {prefix}: "
                    f"{str(e).splitlines()[0]}") from None
+
+
+def initialize_unless_resuming(trainer, path):
+  """Fills `trainer.model` from `path` unless its model_dir has a checkpoint.
+
+  Done before training starts, so a bad `path` fails before anything in the
+  model directory is written.
+  """
+  if not path:
+    return
+  if trainer.has_checkpoint():
+    logging.info("Resuming from %s; --init_checkpoint is not used",
+                 trainer.checkpoint_dir)
+    return
+  initialize_from(trainer.model, path)
+  logging.info("Initialized the model from %s", path)

@@ -62,3 +62,19 @@ class PretrainingTask:
 
 def _labels(features):
   return tf.reshape(features["next_sentence_labels"], [-1])
+
+
+def unigram_baseline_accuracy(dataset) -> float:
+  """MLM accuracy of always guessing the most frequent masked token.
+
+  The bar a pretrained model must clear: it knows nothing but the token
+  frequencies of the masked positions of `dataset`.
+  """
+  counts = {}
+  for features in dataset:
+    ids = features["masked_lm_ids"].numpy().ravel()
+    weights = features["masked_lm_weights"].numpy().ravel()
+    for token, weight in zip(ids[weights > 0], weights[weights > 0]):
+      counts[token] = counts.get(token, 0.0) + weight
+  total = sum(counts.values())
+  return float(max(counts.values()) / total) if total else 0.0

@@ -169,6 +169,26 @@ class Trainer:
     # Fresh kernels with seeds fixed by (seed, step): see module docstring.
     tf.keras.utils.set_random_seed(self.options.seed * 1_000_003 + step)
 
+  # Checkpoints.
+
+  def _checkpoint_manager(self, init_fn=None):
+    checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
+    return tf.train.CheckpointManager(
+        checkpoint, self.checkpoint_dir,
+        max_to_keep=self.options.keep_checkpoint_max,
+        step_counter=self.optimizer.iterations, init_fn=init_fn)
+
+  def has_checkpoint(self) -> bool:
+    return tf.train.latest_checkpoint(self.checkpoint_dir) is not None
+
+  def restore_latest(self) -> int:
+    """Restores the latest checkpoint (e.g. to evaluate); returns its step."""
+    manager = self._checkpoint_manager()
+    if not manager.latest_checkpoint:
+      raise SqzError(f"no checkpoint to restore in {self.checkpoint_dir}")
+    manager.checkpoint.restore(manager.latest_checkpoint).expect_partial()
+    return int(self.optimizer.iterations.numpy())
+
   # The loop.
 
   def train(self, dataset_fn, init_fn=None, on_log=None):
@@ -180,10 +200,7 @@ class Trainer:
     Returns the metrics of the last log window.
     """
     options = self.options
-    checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
-    manager = tf.train.CheckpointManager(
-        checkpoint, self.checkpoint_dir, max_to_keep=options.keep_checkpoint_max,
-        step_counter=self.optimizer.iterations, init_fn=init_fn)
+    manager = self._checkpoint_manager(init_fn)
     restored = manager.restore_or_initialize()
     step = int(self.optimizer.iterations.numpy())
     if restored:

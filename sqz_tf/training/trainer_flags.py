@@ -61,7 +61,7 @@ def define_trainer_flags(optimizer="lamb", learning_rate=1e-4,
 
 
 def setup_run():
-  """Seeds, precision, determinism and the strategy; writes the flags."""
+  """Seeds, precision, determinism and the strategy."""
   if FLAGS.gradient_accumulation_steps < 1:
     raise SqzError("gradient_accumulation_steps must be at least 1")
   if FLAGS.deterministic:
@@ -76,18 +76,23 @@ def setup_run():
         f"train_batch_size ({FLAGS.train_batch_size}) must divide evenly "
         f"into {replicas} replica(s) x {FLAGS.gradient_accumulation_steps} "
         "accumulation step(s)")
-  if distribution.is_chief(strategy):
-    try:
-      os.makedirs(FLAGS.model_dir, exist_ok=True)
-      with open(os.path.join(FLAGS.model_dir, "flags.txt"), "w",
-                encoding="utf-8") as f:
-        f.write(cli.sqz_flags_as_flagfile())
-    except OSError as e:
-      raise SqzError(f"cannot write to model_dir {FLAGS.model_dir}: "
-                     f"{e.strerror}") from None
   logging.info("Strategy %s with %d replica(s), precision %s",
                type(strategy).__name__, replicas, FLAGS.mixed_precision)
   return strategy
+
+
+def write_resolved_flags(strategy):
+  """Writes model_dir/flags.txt; called once the inputs have been checked."""
+  if not distribution.is_chief(strategy):
+    return
+  try:
+    os.makedirs(FLAGS.model_dir, exist_ok=True)
+    with open(os.path.join(FLAGS.model_dir, "flags.txt"), "w",
+              encoding="utf-8") as f:
+      f.write(cli.sqz_flags_as_flagfile())
+  except OSError as e:
+    raise SqzError(f"cannot write to model_dir {FLAGS.model_dir}: "
+                   f"{e.strerror}") from None
 
 
 def build_trainer(task, strategy, num_train_steps):
