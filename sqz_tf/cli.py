@@ -42,7 +42,8 @@ def sqz_flags_as_flagfile() -> str:
   """The resolved values of every sqz_tf flag, as a reusable flagfile."""
   lines = []
   for module, module_flags in sorted(flags.FLAGS.flags_by_module_dict().items()):
-    if module.startswith("sqz_tf") or module == "__main__":
+    # The main module registers under its file path; libraries by name.
+    if not module.startswith(("absl", "tensorflow", "tf_keras", "keras")):
       lines += [flag.serialize() for flag in module_flags
                 if flag.serialize()]
   return "\n".join(sorted(lines)) + "\n"
