@@ -101,6 +101,19 @@ def test_kill_9_then_rerun_matches_uninterrupted_run(records, tmp_path):
   assert {"mlm_accuracy", "sop_accuracy", "mlm_loss",
           "mlm_unigram_baseline_accuracy"} <= set(results)
 
+  # Phase 2 starts from phase 1's model_dir: its weights, a fresh optimizer.
+  phase2 = subprocess.run(
+      [arg for arg in _command(records, tmp_path / "phase2")
+       if not arg.startswith("--num_train_steps")] +
+      ["--num_train_steps=1", "--learning_rate=0",
+       f"--init_checkpoint={tmp_path / 'b'}"],
+      env=_env(), cwd=REPO, capture_output=True, text=True)
+  assert phase2.returncode == 0, phase2.stderr[-3000:]
+  assert "Initialized the model from" in phase2.stderr
+  for a, b in zip(_final_weights(tmp_path / "b"),
+                  _final_weights(tmp_path / "phase2")):
+    np.testing.assert_array_equal(a, b)  # learning rate 0: unchanged
+
 
 def test_bad_input_is_one_line_and_destroys_nothing(records, tmp_path):
   model_dir = tmp_path / "model"
