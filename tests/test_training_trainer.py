@@ -90,3 +90,29 @@ def test_training_learns_and_evaluation_reports(tmp_path):
   assert set(after) >= {"loss", "mlm_loss", "sentence_loss", "mlm_accuracy",
                         "sop_accuracy"}
   assert tf.io.gfile.glob(str(tmp_path / "train" / "events.out.tfevents.*"))
+
+
+@pytest.mark.parametrize("policy, jit", [("mixed_float16", False),
+                                         ("mixed_bfloat16", False),
+                                         ("float32", True)])
+def test_mixed_precision_and_xla_steps_train(tmp_path, policy, jit):
+  config = tiny_config()
+  examples = synthetic_pretraining_examples(config, count=16)
+
+  def optimizer_fn():
+    optimizer = LAMB(1e-2)
+    if policy == "mixed_float16":
+      optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+    return optimizer
+
+  tf.keras.mixed_precision.set_global_policy(policy)
+  try:
+    trainer = make_trainer(config, tmp_path, optimizer_fn, num_train_steps=4,
+                           jit_compile=jit, gradient_accumulation_steps=2)
+    initial = _weights(trainer)
+    log = trainer.train(dataset_fn_of(examples, 8))
+  finally:
+    tf.keras.mixed_precision.set_global_policy("float32")
+  assert np.isfinite(log["loss"])
+  assert all(w.dtype == np.float32 for w in _weights(trainer))
+  assert any(np.any(a != b) for a, b in zip(initial, _weights(trainer)))
