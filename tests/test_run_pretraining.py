@@ -1,5 +1,6 @@
 """run_pretraining end to end: kill -9 and resume, bad input, the demo."""
 
+import dataclasses
 import json
 import os
 import random
@@ -120,9 +121,9 @@ def test_bad_input_is_one_line_and_destroys_nothing(records, tmp_path):
   model_dir.mkdir()
   (model_dir / "flags.txt").write_text("the user's earlier run\n")
   other_shape = tmp_path / "other.keras"
-  SqueezeBertPretrainer(SqueezeBertConfig(
-      vocab_size=50, hidden_size=16, num_hidden_layers=1,
-      num_attention_heads=2, intermediate_size=32, embedding_size=16)).save(
+  config = SqueezeBertConfig.from_json_file(str(records / "config.json"))
+  SqueezeBertPretrainer(dataclasses.replace(
+      config, hidden_size=16, embedding_size=16, intermediate_size=32)).save(
           str(other_shape))
   base = _command(records, model_dir)
   cases = [
