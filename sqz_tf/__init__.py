@@ -37,6 +37,8 @@ _use_keras2()
 from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.errors import SqzError
 from sqz_tf import layers
+# Registers BertTokenizerLayer, so saved models that take raw text load.
+from sqz_tf.data import tokenizer as _tokenizer
 from sqz_tf import models
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder

@@ -46,7 +46,8 @@ def make_dataset(files, feature_spec, rename, global_batch_size, is_training,
     dataset = dataset.shuffle(len(files), seed=seed)
   dataset = dataset.interleave(
       tf.data.TFRecordDataset, cycle_length=min(len(files), 8),
-      num_parallel_calls=tf.data.AUTOTUNE, deterministic=not is_training)
+      # Deterministic: a resumed run re-reads the same order (see Trainer).
+      num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
   if shard_records:
     dataset = dataset.shard(input_context.num_input_pipelines,
                             input_context.input_pipeline_id)

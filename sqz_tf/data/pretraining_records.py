@@ -102,14 +102,31 @@ def read_document_chunks(input_files, chunk_lines, stats):
 
 
 def _tokenize_chunk(tokenizer, chunk):
-  """Chunk of sentence strings -> documents of id lists (empty ones dropped)."""
-  token_lists = tokenizer.tokenize_to_lists([s for doc in chunk for s in doc])
+  """Chunk of sentence strings -> (ids, sentence splits, sentences per doc).
+
+  `tokenizer` maps a string tensor to ragged ids. Numpy arrays are cheap
+  to send to a worker, which makes the lists.
+  """
+  sentences = [s for doc in chunk for s in doc]
+  if not sentences:
+    return np.zeros([0], np.int32), np.zeros([1], np.int64), []
+  ragged = tokenizer(tf.constant(sentences))
+  return (ragged.flat_values.numpy(), ragged.row_splits.numpy(),
+          [len(doc) for doc in chunk])
+
+
+def _documents(tokenized):
+  """The worker's side of _tokenize_chunk: lists of id lists, no empties."""
+  values, splits, doc_sizes = tokenized
+  values = values.tolist()
+  splits = splits.tolist()
   documents, k = [], 0
-  for doc in chunk:
-    tokens = [t for t in token_lists[k:k + len(doc)] if t]
-    k += len(doc)
-    if tokens:
-      documents.append(tokens)
+  for size in doc_sizes:
+    doc = [values[splits[i]:splits[i + 1]] for i in range(k, k + size)
+           if splits[i + 1] > splits[i]]
+    k += size
+    if doc:
+      documents.append(doc)
   return documents
 
 
@@ -129,7 +146,8 @@ class _InstanceMaker:
     self.encoder = example_encoding.PretrainingExampleEncoder(
         len(vocab), options.max_seq_length, options.max_predictions_per_seq)
 
-  def __call__(self, chunk_index, documents):
+  def __call__(self, chunk_index, tokenized):
+    documents = _documents(tokenized)
     options = self.options
     stats = collections.Counter()
     stats["documents"] = len(documents)
@@ -161,8 +179,8 @@ def _init_worker(maker):
   _maker = maker
 
 
-def _run_worker(chunk_index, documents):
-  return _maker(chunk_index, documents)
+def _run_worker(chunk_index, tokenized):
+  return _maker(chunk_index, tokenized)
 
 
 def _results(chunks, vocab, options, num_workers):
@@ -171,9 +189,12 @@ def _results(chunks, vocab, options, num_workers):
   This process tokenizes (TensorFlow ops); forked workers build the
   examples. They run no TensorFlow op, which is what makes fork safe here.
   """
-  tokenizer = tokenizer_lib.BertTokenizerLayer(
+  layer = tokenizer_lib.BertTokenizerLayer(
       vocab, seq_length=options.max_seq_length,
       lower_case=options.do_lower_case)
+  # As a graph: a quarter faster than op by op.
+  tokenizer = tf.function(layer.tokenize,
+                          input_signature=[tf.TensorSpec([None], tf.string)])
   maker = _InstanceMaker(vocab, options)
   if num_workers > 1 and "fork" not in multiprocessing.get_all_start_methods():
     logging.warning("no fork on this platform: using one process")

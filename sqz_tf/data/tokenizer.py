@@ -55,7 +55,7 @@ class BertTokenizerLayer(tf.keras.layers.Layer):
   BERT's `_truncate_seq_pair` and HF's "longest_first" (see
   `truncate_segments` for the one tie where they differ: we follow HF).
   The vocabulary is kept in the config, so a saved model reloads without
-  the vocab file (import sqz_tf.data.tokenizer before load_model).
+  the vocab file (`import sqz_tf` registers this layer for load_model).
 
   Example:
   >>> layer = BertTokenizerLayer.from_vocab_file("vocab.txt", seq_length=16)

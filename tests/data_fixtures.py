@@ -1,0 +1,52 @@
+"""Tiny vocabularies and corpora that the data tests build themselves."""
+
+import random
+import string
+
+SPECIAL = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+WORDS = ["hello", "world", "play", "##ing", "##ed", "un", "##aff", "##able",
+         "cafe", "naive", "the", "a", "is", "token", "##izer", "##s", "long",
+         "中", "文", "日", "本", "straße", "σας", "Hello", "World", "Café",
+         "é", "##é", "x", "##x"]
+
+
+def write_vocab(path, numbers=0):
+  """A vocab.txt: special tokens, characters, '##' characters, WORDS.
+
+  With `numbers`, also the whole words "0" .. str(numbers - 1).
+  """
+  chars = (string.ascii_lowercase + string.ascii_uppercase + string.digits +
+           string.punctuation)
+  tokens = list(SPECIAL) + [f"[unused{i}]" for i in range(3)]
+  tokens += list(chars) + ["##" + c for c in string.ascii_lowercase +
+                           string.digits]
+  tokens += [w for w in WORDS if w not in tokens]
+  tokens += [str(i) for i in range(10, numbers)]
+  with open(path, "w", encoding="utf-8") as f:
+    f.write("\n".join(tokens) + "\n")
+  return tokens
+
+
+def write_number_corpus(path, num_docs=60, seed=0, bad_bytes=True):
+  """Documents whose tokens are increasing numbers, so order is visible.
+
+  Each line is a sentence of 1-12 consecutive numbers; documents hold 1-12
+  sentences, separated by blank lines (sometimes several). Numbers stay
+  below 600 and restart per document.
+  """
+  rng = random.Random(seed)
+  lines = []
+  for d in range(num_docs):
+    n = rng.randint(10, 50)
+    for _ in range(rng.choice([1, 1, 2, 3, 5, 8, 12])):
+      k = rng.randint(1, 12)
+      lines.append(" ".join(str(n + j) for j in range(k)).encode())
+      n += k
+    lines.append(b"")
+    if d % 7 == 0:
+      lines.append(b"   ")  # A whitespace-only line is a blank line too.
+  if bad_bytes:
+    # A document of its own, so the order of the others is kept.
+    lines += [b"100 101 \xff\xfe 102", b""]
+  with open(path, "wb") as f:
+    f.write(b"\n".join(lines) + b"\n")
