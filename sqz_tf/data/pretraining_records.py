@@ -24,6 +24,7 @@ from sqz_tf.data import example_encoding
 from sqz_tf.data import pretraining_instances as instances_lib
 from sqz_tf.data import tokenizer as tokenizer_lib
 from sqz_tf.data import vocab as vocab_lib
+from sqz_tf.data.text_lines import read_lines
 from sqz_tf.errors import SqzError
 from sqz_tf.utils import files
 
@@ -69,34 +70,23 @@ def read_document_chunks(input_files, chunk_lines, stats):
   that are not valid UTF-8 are decoded with U+FFFD and counted.
   """
   chunk, document, lines = [], [], 0
-  for path in input_files:
-    with open(path, "rb") as f:
-      for raw in f:
-        try:
-          line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-          line = raw.decode("utf-8", errors="replace")
-          stats["non_utf8_lines"] += 1
-        line = line.strip()
-        if not line:
-          if document:
-            chunk.append(document)
-            document = []
-          if lines >= chunk_lines:
-            yield chunk
-            chunk, lines = [], 0
-          continue
-        document.append(line)
-        lines += 1
-        if len(document) >= chunk_lines:
-          stats["split_documents"] += 1
-          chunk.append(document)
-          document = []
-          yield chunk
-          chunk, lines = [], 0
-    if document:
+  for line in read_lines(input_files, stats):
+    if not line:
+      if document:
+        chunk.append(document)
+        document = []
+      if lines >= chunk_lines:
+        yield chunk
+        chunk, lines = [], 0
+      continue
+    document.append(line)
+    lines += 1
+    if len(document) >= chunk_lines:
+      stats["split_documents"] += 1
       chunk.append(document)
       document = []
+      yield chunk
+      chunk, lines = [], 0
   if chunk:
     yield chunk
 

@@ -10,24 +10,17 @@ import tensorflow as tf
 from tensorflow_text.tools.wordpiece_vocab import bert_vocab_from_dataset
 
 from sqz_tf.data import tokenizer as tokenizer_lib
+from sqz_tf.data.text_lines import read_lines
 from sqz_tf.data import vocab as vocab_lib
 from sqz_tf.errors import SqzError
 from sqz_tf.utils import files
 
 
 def _lines(input_files, stats):
-  for path in input_files:
-    with open(path, "rb") as f:
-      for raw in f:
-        try:
-          line = raw.decode("utf-8")
-        except UnicodeDecodeError:
-          line = raw.decode("utf-8", errors="replace")
-          stats["non_utf8_lines"] += 1
-        line = line.strip()
-        if line:
-          stats["lines"] += 1
-          yield line
+  for line in read_lines(input_files, stats):
+    if line:
+      stats["lines"] += 1
+      yield line
 
 
 def learn_vocab(input_files, vocab_size, lower_case=True,
