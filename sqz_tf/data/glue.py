@@ -162,8 +162,13 @@ def _parse_row(task, layout, row):
   return text_a, text_b, label, index
 
 
-def read_examples(task_name, data_dir, split, path=None):
-  """The examples of one split; `path` overrides the standard file name."""
+def read_examples(task_name, data_dir, split, path=None, strict_labels=False):
+  """The examples of one split; `path` overrides the standard file name.
+
+  Malformed rows are skipped and counted. With `strict_labels`, a complete
+  row whose label is not one of the task's is an error instead (a trainer
+  must not quietly drop classes).
+  """
   task = get_task(task_name)
   if split not in task.splits:
     raise GlueError(f"{task.name} has no split {split!r}; it has "
@@ -183,6 +188,12 @@ def read_examples(task_name, data_dir, split, path=None):
         continue
       parsed = _parse_row(task, layout, row)
       if parsed is None:
+        label = (row[layout.label].strip() if layout.label is not None and
+                 len(row) > layout.label >= 0 else None)
+        if strict_labels and task.labels and label is not None and (
+            label not in task.labels):
+          raise GlueError(f"{path}:{line_number}: label {label!r} is not a "
+                          f"{task.name} label ({', '.join(task.labels)})")
         skipped.append(line_number)
         continue
       text_a, text_b, label, index = parsed

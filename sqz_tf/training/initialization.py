@@ -34,6 +34,57 @@ def _copy_weights(source, target, what):
     to_weight.assign(from_weight)
 
 
+def load_model_file(path):
+  """`load_model` of a .keras file or SavedModel directory, errors as one line."""
+  if not os.path.exists(path):
+    raise SqzError(f"model not found: {path}")
+  try:
+    return tf.keras.models.load_model(path, compile=False)
+  except (OSError, ValueError, TypeError) as e:
+    raise SqzError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
+
+
+def is_model_file(path):
+  return path.endswith(".keras") or os.path.isfile(
+      os.path.join(path, "saved_model.pb"))
+
+
+def initialize_classifier(classifier, source):
+  """Fills a classifier from an earlier model or run.
+
+  `source` is a loaded model or a checkpoint path. A classifier with the same
+  number of labels gives every weight; any other sqz_tf model (pretrainer,
+  encoder, classifier with other labels, e.g. MNLI for the second stage of
+  the "bells and whistles" recipe) gives the encoder, and the head stays
+  freshly initialized. A checkpoint (prefix or run directory) gives the
+  encoder too.
+  """
+  if isinstance(source, str):
+    prefix = _checkpoint_prefix(source)
+    try:
+      status = tf.train.Checkpoint(model=tf.train.Checkpoint(
+          encoder=classifier.encoder)).read(prefix)
+      status.expect_partial()
+      status.assert_existing_objects_matched()
+    except (ValueError, AssertionError, tf.errors.OpError) as e:
+      raise SqzError(f"cannot initialize the encoder from {prefix}: "
+                     f"{str(e).splitlines()[0]}") from None
+    logging.info("Initialized the encoder from %s; new head", prefix)
+    return
+  if getattr(source, "num_labels", None) == classifier.num_labels:
+    _copy_weights(source, classifier, source.name)
+    logging.info("Initialized the whole classifier from %s", source.name)
+    return
+  encoder = source if hasattr(source, "transformer_blocks") else getattr(
+      source, "encoder", None)
+  if encoder is None:
+    raise SqzError(f"{type(source).__name__} is not an sqz_tf SqueezeBERT "
+                   "model")
+  _copy_weights(encoder, classifier.encoder, source.name)
+  logging.info("Initialized the encoder from %s; new %d-label head",
+               source.name, classifier.num_labels)
+
+
 def initialize_from(model, path):
   """Loads the weights of `path` into `model` (same architecture).
 
@@ -42,15 +93,8 @@ def initialize_from(model, path):
   model directory of an earlier run (its latest checkpoint). Every weight of
   `model` must be filled with one of the same shape.
   """
-  if path.endswith(".keras") or os.path.isfile(
-      os.path.join(path, "saved_model.pb")):
-    if not os.path.exists(path):
-      raise SqzError(f"init model not found: {path}")
-    try:
-      source = tf.keras.models.load_model(path, compile=False)
-    except (OSError, ValueError, TypeError) as e:
-      raise SqzError(f"cannot load {path}: {str(e).splitlines()[0]}") from None
-    _copy_weights(source, model, path)
+  if is_model_file(path):
+    _copy_weights(load_model_file(path), model, path)
     return
   prefix = _checkpoint_prefix(path)
   try:

@@ -191,8 +191,9 @@ class Trainer:
 
   # The loop.
 
-  def train(self, dataset_fn, init_fn=None, on_log=None):
-    """Trains to `num_train_steps`, resuming from the latest checkpoint.
+  def train(self, dataset_fn, init_fn=None, on_log=None, until_step=None):
+    """Trains to `until_step` (default `num_train_steps`), resuming from the
+    latest checkpoint; the learning-rate schedule spans `num_train_steps`.
 
     dataset_fn(input_context) -> per-replica batched tf.data.Dataset.
     init_fn() initializes the model when there is no checkpoint to resume.
@@ -223,14 +224,16 @@ class Trainer:
     window_losses, window_start, window_step = [], time.time(), step
     nonfinite_run = 0
     last_log = {}
-    while step < options.num_train_steps:
+    target = min(until_step or options.num_train_steps,
+                 options.num_train_steps)
+    while step < target:
       if train_step is None or step % options.save_checkpoints_steps == 0:
         self._reseed(step)
         train_step = self._make_train_step()
       window_losses.append(train_step(iterator))
       step += 1
       boundary = (step % options.save_checkpoints_steps == 0 or
-                  step == options.num_train_steps)
+                  step == target)
       if step % options.log_steps == 0 or boundary:
         losses = [float(loss) for loss in window_losses]
         for offset, loss in enumerate(losses):

@@ -1,0 +1,1 @@
+"""Exporting trained models: raw-text SavedModels (later: TFLite)."""

@@ -1,0 +1,254 @@
+"""run_classifier: a toy GLUE task end to end, init paths, distillation."""
+
+import json
+import os
+import random
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from sqz_tf.configs import SqueezeBertConfig
+from sqz_tf.models import SqueezeBertClassifier
+from sqz_tf.models import SqueezeBertEncoder
+from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.training.classification_task import ClassificationTask
+from sqz_tf.training.classification_task import Distillation
+from sqz_tf.training.classification_task import distillation_loss
+from sqz_tf.training.initialization import initialize_classifier
+from tests import data_fixtures
+from tests.hf_reference import REPO
+from tests.hf_reference import run_many
+from tests.training_fixtures import make_trainer
+
+WORDS = ["hello", "world", "play", "cafe", "naive", "the", "a", "is", "token",
+         "long"]
+
+
+def _write_rte(directory, rows=240, seed=0):
+  """RTE-format files; entailment iff the hypothesis says "hello"."""
+  rng = random.Random(seed)
+  os.makedirs(directory, exist_ok=True)
+
+  def row(index, with_label):
+    premise = " ".join(rng.choice(WORDS) for _ in range(6))
+    entails = rng.random() < 0.5
+    words = [w for w in WORDS if w != "hello"]
+    hypothesis = " ".join(rng.choice(words) for _ in range(3))
+    if entails:
+      hypothesis += " hello"
+    label = "entailment" if entails else "not_entailment"
+    return f"{index}\t{premise}\t{hypothesis}" + (f"\t{label}" if with_label
+                                                  else "")
+
+  for name, count, labelled in (("train.tsv", rows, True),
+                                ("dev.tsv", 80, True),
+                                ("test.tsv", 30, False)):
+    header = "index\tsentence1\tsentence2" + ("\tlabel" if labelled else "")
+    with open(os.path.join(directory, name), "w") as f:
+      f.write("\n".join([header] + [row(i, labelled) for i in range(count)])
+              + "\n")
+
+
+@pytest.fixture(scope="module")
+def toy(tmp_path_factory):
+  work = tmp_path_factory.mktemp("glue")
+  vocab = data_fixtures.write_vocab(str(work / "vocab.txt"))
+  _write_rte(str(work / "RTE"))
+  config = SqueezeBertConfig(
+      vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
+      num_attention_heads=4, intermediate_size=64, embedding_size=32,
+      max_position_embeddings=64)
+  tf.keras.utils.set_random_seed(1)
+  SqueezeBertEncoder(config).save(str(work / "encoder.keras"))
+  return work
+
+
+def _command(toy, model_dir, *extra):
+  return ("sqz_tf.run_classifier", "--task=rte", f"--data_dir={toy / 'RTE'}",
+          f"--vocab_file={toy / 'vocab.txt'}",
+          f"--init_checkpoint={toy / 'encoder.keras'}",
+          f"--model_dir={model_dir}", "--max_seq_length=24",
+          "--train_batch_size=16", "--learning_rate=2e-3",
+          "--num_train_epochs=6", "--log_steps=5", *extra)
+
+
+def test_train_eval_predict_and_serve_raw_text(toy, tmp_path):
+  model_dir = tmp_path / "rte"
+  result, = run_many([_command(toy, model_dir, "--do_train", "--do_eval",
+                               "--do_predict")])
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((model_dir / "eval_results.json").read_text())
+  assert results["main_metric"] == "accuracy"
+  assert len(results["epochs"]) == 6
+  assert results["best"]["accuracy"] >= 0.8  # chance is 0.5
+
+  lines = (model_dir / "submission" / "RTE.tsv").read_text().splitlines()
+  assert lines[0] == "index\tprediction" and len(lines) == 31
+  assert {line.split("\t")[1] for line in lines[1:]} <= {
+      "entailment", "not_entailment"}
+  assert [line.split("\t")[0] for line in lines[1:]] == [
+      str(i) for i in range(30)]
+
+  # The saved classifier (fresh process) and the raw-text SavedModel agree.
+  check = subprocess.run([sys.executable, "-c", f"""
+import numpy as np, sqz_tf, tensorflow as tf
+from sqz_tf.data.tokenizer import BertTokenizerLayer
+model = tf.keras.models.load_model("{model_dir / 'classifier.keras'}")
+tokenizer = BertTokenizerLayer.from_vocab_file("{toy / 'vocab.txt'}",
+                                               seq_length=24)
+a = tf.constant(["the cafe is naive", "a long world"])
+b = tf.constant(["play hello", "token is a"])
+python_path = model(tokenizer([a, b])).numpy()
+served = tf.saved_model.load("{model_dir / 'serving'}")
+out = served.signatures["serving_default"](text_a=a, text_b=b)
+np.testing.assert_allclose(out["logits"].numpy(), python_path, atol=1e-5)
+print("agree", python_path.argmax(-1).tolist())
+"""], capture_output=True, text=True, cwd=REPO,
+                         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  assert "agree" in check.stdout, check.stderr[-3000:]
+
+
+def test_bad_input(toy, tmp_path):
+  bad_labels = tmp_path / "bad_labels"
+  _write_rte(str(bad_labels))
+  with open(bad_labels / "train.tsv", "a") as f:
+    f.write("999\tthe cafe\tis hello\tneutral\n")
+  no_train = tmp_path / "no_train"
+  _write_rte(str(no_train))
+  os.remove(no_train / "train.tsv")
+  wrong_teacher = tmp_path / "teacher.npy"
+  np.save(wrong_teacher, np.zeros([240, 3], np.float32))
+
+  def replaced(command, flag, value):
+    return tuple(arg for arg in command if not arg.startswith(flag)) + (
+        f"{flag}={value}",)
+
+  base = _command(toy, tmp_path / "model", "--do_train")
+  cases = [
+      (replaced(base, "--data_dir", no_train), "train.tsv"),
+      (replaced(base, "--task", "rtee"), "unknown GLUE task 'rtee'"),
+      (replaced(base, "--data_dir", bad_labels),
+       "label 'neutral' is not a RTE label"),
+      (base + (f"--teacher_logits={wrong_teacher}",),
+       "RTE needs [240, 2] (same label space"),
+  ]
+  for (_, phrase), result in zip(cases, run_many([c for c, _ in cases])):
+    assert result.returncode != 0
+    last_line = result.stderr.strip().splitlines()[-1]
+    assert last_line.startswith("run_classifier: error: "), result.stderr
+    assert phrase in last_line, last_line
+    assert "Traceback" not in result.stderr
+  assert not (tmp_path / "model").exists()
+
+
+# Initialization paths (in process).
+
+def _tiny_config():
+  return SqueezeBertConfig(vocab_size=60, hidden_size=16, num_hidden_layers=1,
+                           num_attention_heads=2, intermediate_size=32,
+                           embedding_size=16)
+
+
+def _same(a, b):
+  return all(np.array_equal(x, y) for x, y in zip(a.get_weights(),
+                                                  b.get_weights()))
+
+
+def test_init_from_pretraining_outputs_converted_and_mnli_models(tmp_path):
+  config = _tiny_config()
+  # (a) a pretraining run: its model_dir checkpoint and its encoder.keras.
+  pretrainer = SqueezeBertPretrainer(config)
+  tf.train.Checkpoint(model=pretrainer).save(str(tmp_path / "run" /
+                                                 "checkpoints" / "ckpt"))
+  classifier = SqueezeBertClassifier(config, 2)
+  initialize_classifier(classifier, str(tmp_path / "run"))
+  assert _same(classifier.encoder, pretrainer.encoder)
+  # (b) an encoder as convert_hf_checkpoint writes it (a .keras encoder).
+  encoder = SqueezeBertEncoder(config)
+  encoder.save(str(tmp_path / "encoder.keras"))
+  classifier = SqueezeBertClassifier(config, 2)
+  initialize_classifier(classifier,
+                        tf.keras.models.load_model(str(tmp_path /
+                                                       "encoder.keras")))
+  assert _same(classifier.encoder, encoder)
+  # (c) an MNLI classifier (3 labels) starting a 2-label task: encoder only.
+  mnli = SqueezeBertClassifier(config, 3)
+  classifier = SqueezeBertClassifier(config, 2)
+  head_before = classifier.head.get_weights()
+  initialize_classifier(classifier, mnli)
+  assert _same(classifier.encoder, mnli.encoder)
+  assert all(np.array_equal(a, b) for a, b in zip(classifier.head.get_weights(),
+                                                  head_before))
+  # Same label count: the whole classifier.
+  same = SqueezeBertClassifier(config, 3)
+  initialize_classifier(same, mnli)
+  assert _same(same, mnli)
+
+
+def test_mismatched_init_is_reported_by_name():
+  classifier = SqueezeBertClassifier(_tiny_config(), 2)
+  wider = SqueezeBertEncoder(SqueezeBertConfig(
+      vocab_size=60, hidden_size=32, num_hidden_layers=1,
+      num_attention_heads=2, intermediate_size=32, embedding_size=32))
+  with pytest.raises(Exception, match="word_embeddings.* has shape"):
+    initialize_classifier(classifier, wider)
+
+
+# Distillation.
+
+def test_distillation_loss_formula():
+  labels = tf.constant([0, 1])
+  student = tf.constant([[2.0, 0.0], [0.5, 0.5]])
+  teacher = tf.constant([[0.0, 1.0], [1.0, 3.0]])
+  loss = distillation_loss(labels, student, teacher, False,
+                           Distillation(alpha=0.25, temperature=2.0)).numpy()
+  p_teacher = tf.nn.softmax(teacher / 2.0).numpy()
+  log_student = tf.nn.log_softmax(student / 2.0).numpy()
+  kl = (p_teacher * (np.log(p_teacher) - log_student)).sum(-1)
+  hard = -tf.nn.log_softmax(student).numpy()[[0, 1], [0, 1]]
+  np.testing.assert_allclose(loss, 0.25 * hard + 0.75 * 4.0 * kl, rtol=1e-5)
+  regression = distillation_loss(tf.constant([1.0]), tf.constant([[3.0]]),
+                                 tf.constant([[2.0]]), True,
+                                 Distillation(alpha=0.5)).numpy()
+  np.testing.assert_allclose(regression, [0.5 * 4.0 + 0.5 * 1.0])
+
+
+@pytest.mark.parametrize("num_labels", [3, 1])
+def test_student_reaches_teacher_predictions(tmp_path, num_labels):
+  config = _tiny_config()
+  rng = np.random.default_rng(0)
+  count = 64
+  ids = rng.integers(5, 60, (count, 8)).astype(np.int32)
+  # The teacher's view: a fixed function of the first token; labels are noise.
+  teacher = np.eye(max(num_labels, 2))[ids[:, 0] % max(num_labels, 2)]
+  teacher = (teacher[:, :num_labels] * 4.0).astype(np.float32)
+  if num_labels == 1:
+    teacher = (3.0 * (ids[:, :1] % 2)).astype(np.float32)
+  features = {"input_word_ids": ids, "input_mask": np.ones_like(ids),
+              "input_type_ids": np.zeros_like(ids),
+              "label": (rng.integers(0, num_labels, count).astype(np.int32)
+                        if num_labels > 1
+                        else rng.random(count).astype(np.float32)),
+              "teacher_logits": teacher}
+  task = ClassificationTask(config, num_labels,
+                            distillation=Distillation(alpha=0.0))
+  tf.keras.utils.set_random_seed(0)
+  from sqz_tf.training.lamb import LAMB  # pylint: disable=g-import-not-at-top
+  from sqz_tf.training.trainer import Trainer, TrainerOptions  # pylint: disable=g-import-not-at-top
+  from sqz_tf.training.glue_finetuning import train_dataset_fn, predict_logits  # pylint: disable=g-import-not-at-top
+  trainer = Trainer(task, tf.distribute.get_strategy(),
+                    TrainerOptions(str(tmp_path), num_train_steps=300,
+                                   global_batch_size=16,
+                                   save_checkpoints_steps=300, log_steps=100),
+                    optimizer_fn=lambda: LAMB(1e-2))
+  before = predict_logits(trainer.model, features)
+  trainer.train(train_dataset_fn(features, 16, seed=0))
+  after = predict_logits(trainer.model, features)
+  if num_labels == 1:
+    assert np.abs(after - teacher).mean() < 0.3 * np.abs(before - teacher).mean()
+  else:
+    agreement = (after.argmax(-1) == teacher.argmax(-1)).mean()
+    assert agreement >= 0.9, agreement
