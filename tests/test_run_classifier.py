@@ -252,3 +252,19 @@ def test_student_reaches_teacher_predictions(tmp_path, num_labels):
   else:
     agreement = (after.argmax(-1) == teacher.argmax(-1)).mean()
     assert agreement >= 0.9, agreement
+
+
+def test_glue_submission_tool_packs_the_zip(toy, tmp_path):
+  result = subprocess.run(
+      [sys.executable, "tools/glue_submission.py",
+       f"--glue_dir={toy}", f"--vocab_file={toy / 'vocab.txt'}",
+       f"--init_checkpoint={toy / 'encoder.keras'}",
+       f"--output_dir={tmp_path}", "--tasks=rte", "--",
+       "--num_train_epochs=1", "--max_seq_length=24", "--train_batch_size=16"],
+      cwd=REPO, capture_output=True, text=True,
+      env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+  assert result.returncode == 0, result.stderr[-3000:]
+  import zipfile  # pylint: disable=g-import-not-at-top
+  with zipfile.ZipFile(tmp_path / "submission.zip") as archive:
+    assert archive.namelist() == ["RTE.tsv"]
+    assert archive.read("RTE.tsv").decode().startswith("index\tprediction\n")
