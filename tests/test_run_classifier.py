@@ -268,3 +268,44 @@ def test_glue_submission_tool_packs_the_zip(toy, tmp_path):
   with zipfile.ZipFile(tmp_path / "submission.zip") as archive:
     assert archive.namelist() == ["RTE.tsv"]
     assert archive.read("RTE.tsv").decode().startswith("index\tprediction\n")
+
+
+def _write_stsb(directory, seed=0):
+  """STS-B-format files; the score is 5 when the sentences share "hello"."""
+  rng = random.Random(seed)
+  os.makedirs(directory, exist_ok=True)
+  header = ("index\tgenre\tfilename\tyear\told_index\tsource1\tsource2\t"
+            "sentence1\tsentence2")
+
+  def row(index, labelled):
+    a = " ".join(rng.choice(WORDS[1:]) for _ in range(4))
+    b = " ".join(rng.choice(WORDS[1:]) for _ in range(4))
+    similar = rng.random() < 0.5
+    if similar:
+      a, b = a + " hello", b + " hello"
+    cells = [str(index), "main", "f", "2012", "0", "none", "none", a, b]
+    return "\t".join(cells + ([f"{5.0 if similar else 0.0:.3f}"]
+                              if labelled else []))
+
+  for name, count, labelled in (("train.tsv", 240, True), ("dev.tsv", 60, True),
+                                ("test.tsv", 20, False)):
+    with open(os.path.join(directory, name), "w") as f:
+      f.write("\n".join([header + ("\tscore" if labelled else "")] +
+                        [row(i, labelled) for i in range(count)]) + "\n")
+
+
+def test_stsb_regression_end_to_end(toy, tmp_path):
+  _write_stsb(str(tmp_path / "STS-B"))
+  command = tuple(arg for arg in _command(toy, tmp_path / "stsb")
+                  if not arg.startswith(("--task", "--data_dir")))
+  result, = run_many([command + ("--task=stsb",
+                                 f"--data_dir={tmp_path / 'STS-B'}",
+                                 "--do_train", "--do_predict")])
+  assert result.returncode == 0, result.stderr[-3000:]
+  results = json.loads((tmp_path / "stsb" / "eval_results.json").read_text())
+  assert results["main_metric"] == "pearson"
+  assert results["best"]["pearson"] > 0.8, results["best"]
+  lines = (tmp_path / "stsb" / "submission" / "STS-B.tsv").read_text(
+      ).splitlines()
+  assert len(lines) == 21
+  assert all(0.0 <= float(line.split("\t")[1]) <= 5.0 for line in lines[1:])
