@@ -26,6 +26,7 @@ from absl import logging
 
 from sqz_tf import cli
 from sqz_tf.configs import SqueezeBertConfig
+from sqz_tf.data import classification_pipeline
 from sqz_tf.data import glue
 from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
@@ -154,8 +155,8 @@ def main(argv):
 
   if FLAGS.do_train:
     history, best = [], None
-    dataset_fn = glue_finetuning.train_dataset_fn(
-        train_features, FLAGS.train_batch_size, FLAGS.seed)
+    dataset_fn = classification_pipeline.in_memory_dataset_fn(
+        train_features, FLAGS.train_batch_size, shuffle_seed=FLAGS.seed)
     for epoch in range(1, math.ceil(FLAGS.num_train_epochs) + 1):
       until = min(num_train_steps, epoch * steps_per_epoch)
       trainer.train(dataset_fn, until_step=until)

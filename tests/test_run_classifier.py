@@ -5,23 +5,28 @@ import os
 import random
 import subprocess
 import sys
+import zipfile
 
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from sqz_tf.configs import SqueezeBertConfig
+from sqz_tf.data.classification_pipeline import in_memory_dataset_fn
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertPretrainer
 from sqz_tf.training.classification_task import ClassificationTask
 from sqz_tf.training.classification_task import Distillation
 from sqz_tf.training.classification_task import distillation_loss
+from sqz_tf.training.glue_finetuning import predict_logits
 from sqz_tf.training.initialization import initialize_classifier
+from sqz_tf.training.lamb import LAMB
+from sqz_tf.training.trainer import Trainer
+from sqz_tf.training.trainer import TrainerOptions
 from tests import data_fixtures
 from tests.hf_reference import REPO
 from tests.hf_reference import run_many
-from tests.training_fixtures import make_trainer
 
 WORDS = ["hello", "world", "play", "cafe", "naive", "the", "a", "is", "token",
          "long"]
@@ -236,16 +241,13 @@ def test_student_reaches_teacher_predictions(tmp_path, num_labels):
   task = ClassificationTask(config, num_labels,
                             distillation=Distillation(alpha=0.0))
   tf.keras.utils.set_random_seed(0)
-  from sqz_tf.training.lamb import LAMB  # pylint: disable=g-import-not-at-top
-  from sqz_tf.training.trainer import Trainer, TrainerOptions  # pylint: disable=g-import-not-at-top
-  from sqz_tf.training.glue_finetuning import train_dataset_fn, predict_logits  # pylint: disable=g-import-not-at-top
   trainer = Trainer(task, tf.distribute.get_strategy(),
                     TrainerOptions(str(tmp_path), num_train_steps=300,
                                    global_batch_size=16,
                                    save_checkpoints_steps=300, log_steps=100),
                     optimizer_fn=lambda: LAMB(1e-2))
   before = predict_logits(trainer.model, features)
-  trainer.train(train_dataset_fn(features, 16, seed=0))
+  trainer.train(in_memory_dataset_fn(features, 16, shuffle_seed=0))
   after = predict_logits(trainer.model, features)
   if num_labels == 1:
     assert np.abs(after - teacher).mean() < 0.3 * np.abs(before - teacher).mean()
@@ -264,7 +266,6 @@ def test_glue_submission_tool_packs_the_zip(toy, tmp_path):
       cwd=REPO, capture_output=True, text=True,
       env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
   assert result.returncode == 0, result.stderr[-3000:]
-  import zipfile  # pylint: disable=g-import-not-at-top
   with zipfile.ZipFile(tmp_path / "submission.zip") as archive:
     assert archive.namelist() == ["RTE.tsv"]
     assert archive.read("RTE.tsv").decode().startswith("index\tprediction\n")

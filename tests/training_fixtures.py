@@ -4,6 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from sqz_tf.configs import SqueezeBertConfig
+from sqz_tf.data.classification_pipeline import in_memory_dataset_fn
 from sqz_tf.training.pretraining_task import PretrainingTask
 from sqz_tf.training.trainer import Trainer
 from sqz_tf.training.trainer import TrainerOptions
@@ -33,18 +34,7 @@ def synthetic_pretraining_examples(config: SqueezeBertConfig, count=32,
 
 
 def dataset_fn_of(examples, global_batch_size, shuffle_seed=None):
-  """A Trainer dataset_fn over in-memory examples, sharded per input pipeline."""
-  def dataset_fn(input_context=None):
-    dataset = tf.data.Dataset.from_tensor_slices(examples)
-    batch_size = global_batch_size
-    if input_context:
-      dataset = dataset.shard(input_context.num_input_pipelines,
-                              input_context.input_pipeline_id)
-      batch_size = input_context.get_per_replica_batch_size(global_batch_size)
-    if shuffle_seed is not None:
-      dataset = dataset.shuffle(64, seed=shuffle_seed)
-    return dataset.repeat().batch(batch_size, drop_remainder=True)
-  return dataset_fn
+  return in_memory_dataset_fn(examples, global_batch_size, shuffle_seed)
 
 
 def make_trainer(config, model_dir, optimizer_fn, strategy=None, **options):

@@ -108,3 +108,26 @@ def classification_dataset(file_patterns, seq_length, global_batch_size,
     dataset = dataset.map(lambda d: ({k: v for k, v in d.items()
                                       if k != "label"}, d["label"]))
   return dataset
+
+
+def in_memory_dataset_fn(features, global_batch_size, shuffle_seed=None):
+  """A Trainer `dataset_fn` over numpy features already in memory.
+
+  Each input pipeline takes its shard of the rows, shuffles them if
+  `shuffle_seed` is given, repeats, and batches per replica. `example_index`
+  (kept for submission files) is left out.
+  """
+  features = {k: v for k, v in features.items() if k != "example_index"}
+  rows = len(next(iter(features.values())))
+
+  def dataset_fn(input_context=None):
+    dataset = tf.data.Dataset.from_tensor_slices(features)
+    batch_size = global_batch_size
+    if input_context:
+      dataset = dataset.shard(input_context.num_input_pipelines,
+                              input_context.input_pipeline_id)
+      batch_size = input_context.get_per_replica_batch_size(global_batch_size)
+    if shuffle_seed is not None:
+      dataset = dataset.shuffle(min(rows, 100_000), seed=shuffle_seed)
+    return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
+  return dataset_fn

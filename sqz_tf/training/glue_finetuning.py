@@ -37,22 +37,6 @@ def split_features(task, data_dir, split, tokenizer):
       examples, task.name, tokenizer)
 
 
-def train_dataset_fn(features, global_batch_size, seed):
-  """A Trainer dataset_fn over in-memory features (shuffled, repeated)."""
-  features = {k: v for k, v in features.items() if k != "example_index"}
-
-  def dataset_fn(input_context=None):
-    dataset = tf.data.Dataset.from_tensor_slices(features)
-    batch_size = global_batch_size
-    if input_context:
-      dataset = dataset.shard(input_context.num_input_pipelines,
-                              input_context.input_pipeline_id)
-      batch_size = input_context.get_per_replica_batch_size(global_batch_size)
-    dataset = dataset.shuffle(min(len(features["label"]), 100_000), seed=seed)
-    return dataset.repeat().batch(batch_size, drop_remainder=True).prefetch(2)
-  return dataset_fn
-
-
 def predict_logits(model, features, batch_size=64):
   """Logits of `model` for every row of `features` (float32 numpy)."""
   inputs = {name: features[name] for name in
