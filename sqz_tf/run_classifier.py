@@ -187,8 +187,7 @@ def main(argv):
   if trainer.chief and FLAGS.do_train:
     save_text_classifier(model, tokenizer,
                          os.path.join(FLAGS.model_dir, "serving"),
-                         pair=task.splits[next(iter(task.splits))][1].text_b
-                         is not None)
+                         pair=task.is_pair)
   if FLAGS.do_predict and trainer.chief:
     written = glue_finetuning.write_predictions(
         task, model, FLAGS.data_dir, tokenizer,

@@ -62,6 +62,11 @@ class GlueTask:
     return self.labels is None
 
   @property
+  def is_pair(self):
+    """Whether examples are sentence pairs (text_a, text_b)."""
+    return next(iter(self.splits.values()))[1].text_b is not None
+
+  @property
   def num_labels(self):
     return 1 if self.labels is None else len(self.labels)
 
