@@ -21,6 +21,8 @@ from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.models.encoder import ENCODER_INPUTS
 
 QUANTIZATIONS = ("float32", "float16", "dynamic")
+# Variants whose activations are calibrated on representative inputs.
+NEEDS_REPRESENTATIVE_DATA = ()
 # Max |TFLite - Keras| on logits-scale outputs that a variant may show.
 TOLERANCES = {"float32": 1e-4, "float16": 5e-2, "dynamic": 0.5}
 
@@ -50,8 +52,14 @@ def _check_model(model, seq_length):
                    f"{config.max_position_embeddings} (max_position_embeddings)")
 
 
-def convert(model, quantization="float32", seq_length=128, batch_size=1):
-  """TFLite bytes of an sqz_tf encoder or classifier at fixed shapes."""
+def convert(model, quantization="float32", seq_length=128, batch_size=1,
+            representative_inputs=None):
+  """TFLite bytes of an sqz_tf encoder or classifier at fixed shapes.
+
+  `representative_inputs` (a list of input dicts of numpy arrays, shape
+  `[batch_size, seq_length]`) calibrates the variants in
+  `NEEDS_REPRESENTATIVE_DATA`.
+  """
   if quantization not in QUANTIZATIONS:
     raise SqzError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
   _check_model(model, seq_length)
