@@ -1,0 +1,1 @@
+"""Benchmarks: host latency of exported models, benchmark_model on phones."""
