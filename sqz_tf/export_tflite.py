@@ -1,20 +1,29 @@
 r"""Exports an sqz_tf encoder or classifier to TFLite and checks the file.
 
-  python -m sqz_tf.export_tflite --model=runs/rte/classifier.keras \
-      --output=rte.tflite --quantization=dynamic --seq_length=128
+  python -m sqz_tf.export_tflite --model=runs/sst2/classifier.keras \
+      --output=sst2.tflite --quantization=int8_mixed --seq_length=128 \
+      --representative_data=glue/SST-2 --task=sst2 --vocab_file=vocab.txt
 
 Fixed shapes (batch 1 by default); inputs `input_word_ids`, `input_mask`,
-`input_type_ids` int32; builtin ops only. After writing it prints the op
-list and size, and compares the TFLite outputs with Keras on sample inputs.
-Quantization so far: float32, float16, dynamic (int8 weights). Full-integer
-int8, int8_mixed and QAT are not built yet.
+`input_type_ids` int32, float outputs; builtin ops only. Quantization:
+float32, float16, dynamic (int8 weights), int8 (full integer), int8_mixed
+(int8 projections, float LayerNorm/softmax/GELU/attention products; the
+recommended phone recipe) and qat (a model finetuned with
+`run_classifier --quantization_aware`). int8 and int8_mixed calibrate on
+`--representative_data`: a GLUE task directory (its train split, with
+`--task` and `--vocab_file`) or classification TFRecords.
+
+Before writing, the exporter lists the model's ops, which of them XNNPACK
+runs and which fall to TFLite's own kernels, the file size, and the largest
+difference from the Keras model on sample inputs (real ones when
+representative data is given). Nothing is written if a check fails.
 """
 
 from absl import flags
-import numpy as np
 
 from sqz_tf import cli
 from sqz_tf.errors import SqzError
+from sqz_tf.export import calibration
 from sqz_tf.export import tflite
 from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
@@ -22,42 +31,50 @@ from sqz_tf.utils.files import atomic_output
 flags.DEFINE_string("model", None, "A .keras model that load_model opens.")
 flags.DEFINE_string("output", None, "The .tflite file to write.")
 flags.DEFINE_enum("quantization", "float32", tflite.QUANTIZATIONS,
-                  "Weight/activation types.")
+                  "Weight/activation types (see the module docstring).")
 flags.DEFINE_integer("seq_length", 128, "Fixed sequence length.")
 flags.DEFINE_integer("batch_size", 1, "Fixed batch size.")
+flags.DEFINE_string("representative_data", None,
+                    "GLUE task directory or classification TFRecord pattern "
+                    "for calibration (int8, int8_mixed).")
+flags.DEFINE_string("task", None, "GLUE task of --representative_data.")
+flags.DEFINE_string("vocab_file", None,
+                    "vocab.txt to tokenize a GLUE --representative_data.")
+flags.DEFINE_integer("num_calibration_examples", 200,
+                     "Examples drawn (fixed seed) for calibration.")
+flags.DEFINE_string("float_model", None,
+                    "With --quantization=qat: the float model to compare with "
+                    "(default: the QAT model itself).")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.mark_flags_as_required(["model", "output"])
 
 FLAGS = flags.FLAGS
 
 
-def sample_inputs(config, batch_size, seq_length, seed=0):
-  """Random token ids with a padded tail, for the Keras/TFLite comparison."""
-  rng = np.random.default_rng(seed)
-  ids = rng.integers(1, config.vocab_size, (batch_size, seq_length))
-  mask = np.ones((batch_size, seq_length), np.int32)
-  mask[:, seq_length * 3 // 4:] = 0
-  return {"input_word_ids": (ids * mask).astype(np.int32),
-          "input_mask": mask,
-          "input_type_ids": np.zeros((batch_size, seq_length), np.int32)}
-
-
 def main(argv):
   if len(argv) > 1:
     raise SqzError(f"unexpected arguments: {' '.join(argv[1:])}")
   model = load_model_file(FLAGS.model)
+  config = getattr(model, "model_config", None)
+  representative = None
+  if FLAGS.representative_data:
+    representative = calibration.representative_inputs(
+        FLAGS.representative_data, FLAGS.seq_length,
+        FLAGS.num_calibration_examples, FLAGS.task, FLAGS.vocab_file,
+        FLAGS.batch_size)
   tflite_bytes = tflite.convert(model, FLAGS.quantization, FLAGS.seq_length,
-                                FLAGS.batch_size)
-  inputs = sample_inputs(getattr(model, "model_config"), FLAGS.batch_size,
-                         FLAGS.seq_length)
-  report = tflite.check(tflite_bytes, model, inputs, FLAGS.quantization)
+                                FLAGS.batch_size, representative)
+  # Random ids check shapes and ops; real text checks what users will see.
+  checks = [calibration.sample_inputs(config, FLAGS.batch_size,
+                                      FLAGS.seq_length)]
+  checks += (representative or [])[:4]
+  reference = load_model_file(FLAGS.float_model) if FLAGS.float_model else None
+  report = tflite.check(tflite_bytes, model, checks, FLAGS.quantization,
+                        reference)
   with atomic_output(FLAGS.output, overwrite=FLAGS.overwrite) as temporary:
     with open(temporary, "wb") as f:
       f.write(tflite_bytes)
-  print(f"Wrote {FLAGS.output}: {report.size_bytes / 1e6:.2f} MB, "
-        f"{sum(report.ops.values())} ops "
-        f"({', '.join(f'{k} {v}' for k, v in sorted(report.ops.items()))}); "
-        f"max |TFLite - Keras| {report.max_abs_difference:.2e}")
+  print(f"Wrote {FLAGS.output} ({FLAGS.quantization}): {report.summary()}")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,9 @@ convert_hf_checkpoint, or a finetuned classifier (same labels: everything;
 other labels, e.g. MNLI for "bells and whistles": the encoder, new head).
 Distillation: --teacher_model=PATH (a Keras classifier over the same labels)
 or --teacher_logits=FILE.npy (one row per training example).
+Quantization-aware training: --quantization_aware with --init_checkpoint=
+the float classifier.keras, a short finetune at a low learning rate; the
+classifier.keras it saves exports with export_tflite --quantization=qat.
 
 Outputs in model_dir: flags.txt, checkpoints/, train/ summaries,
 classifier.keras (the best epoch by the task's main metric),
@@ -56,6 +59,10 @@ flags.DEFINE_string("teacher_model", None, "Distill from this classifier.")
 flags.DEFINE_string("teacher_logits", None, "Distill from these logits (.npy).")
 flags.DEFINE_float("distill_alpha", 0.5, "Weight of the hard-label loss.")
 flags.DEFINE_float("distill_temperature", 1.0, "Softmax temperature.")
+flags.DEFINE_bool("quantization_aware", False,
+                  "Quantization-aware finetuning (tfmot fake quantization) "
+                  "of the --init_checkpoint float classifier; export the "
+                  "result with export_tflite --quantization=qat.")
 trainer_flags.define_trainer_flags(optimizer="adamw", learning_rate=3e-5,
                                    train_batch_size=32, warmup_proportion=0.1)
 flags.mark_flags_as_required(["task", "vocab_file"])
@@ -137,8 +144,12 @@ def main(argv):
 
   id2label = (None if task.is_regression
               else dict(enumerate(task.labels)))
-  classification = ClassificationTask(config, task.num_labels, id2label,
-                                      distillation)
+  if FLAGS.quantization_aware and source is None:
+    raise SqzError("--quantization_aware starts from a finetuned float "
+                   "classifier: give it as --init_checkpoint")
+  classification = ClassificationTask(
+      config, task.num_labels, id2label, distillation,
+      quantization_aware=FLAGS.quantization_aware)
   rows = len(train_features["label"]) if train_features else 0
   steps_per_epoch = max(1, rows // FLAGS.train_batch_size)
   num_train_steps = max(1, math.ceil(steps_per_epoch * FLAGS.num_train_epochs))

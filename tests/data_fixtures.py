@@ -1,5 +1,6 @@
 """Tiny vocabularies and corpora that the data tests build themselves."""
 
+import os
 import random
 import string
 
@@ -50,3 +51,32 @@ def write_number_corpus(path, num_docs=60, seed=0, bad_bytes=True):
     lines += [b"100 101 \xff\xfe 102", b""]
   with open(path, "wb") as f:
     f.write(b"\n".join(lines) + b"\n")
+
+
+RTE_WORDS = ["hello", "world", "play", "cafe", "naive", "the", "a", "is",
+             "token", "long"]
+
+
+def write_toy_rte(directory, rows=240, seed=0):
+  """RTE-format files; entailment iff the hypothesis says "hello"."""
+  rng = random.Random(seed)
+  os.makedirs(directory, exist_ok=True)
+
+  def row(index, with_label):
+    premise = " ".join(rng.choice(RTE_WORDS) for _ in range(6))
+    entails = rng.random() < 0.5
+    words = [w for w in RTE_WORDS if w != "hello"]
+    hypothesis = " ".join(rng.choice(words) for _ in range(3))
+    if entails:
+      hypothesis += " hello"
+    label = "entailment" if entails else "not_entailment"
+    return f"{index}\t{premise}\t{hypothesis}" + (f"\t{label}" if with_label
+                                                  else "")
+
+  for name, count, labelled in (("train.tsv", rows, True),
+                                ("dev.tsv", 80, True),
+                                ("test.tsv", 30, False)):
+    header = "index\tsentence1\tsentence2" + ("\tlabel" if labelled else "")
+    with open(os.path.join(directory, name), "w") as f:
+      f.write("\n".join([header] + [row(i, labelled) for i in range(count)])
+              + "\n")

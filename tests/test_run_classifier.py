@@ -28,40 +28,11 @@ from tests import data_fixtures
 from tests.hf_reference import REPO
 from tests.hf_reference import run_many
 
-WORDS = ["hello", "world", "play", "cafe", "naive", "the", "a", "is", "token",
-         "long"]
-
-
-def _write_rte(directory, rows=240, seed=0):
-  """RTE-format files; entailment iff the hypothesis says "hello"."""
-  rng = random.Random(seed)
-  os.makedirs(directory, exist_ok=True)
-
-  def row(index, with_label):
-    premise = " ".join(rng.choice(WORDS) for _ in range(6))
-    entails = rng.random() < 0.5
-    words = [w for w in WORDS if w != "hello"]
-    hypothesis = " ".join(rng.choice(words) for _ in range(3))
-    if entails:
-      hypothesis += " hello"
-    label = "entailment" if entails else "not_entailment"
-    return f"{index}\t{premise}\t{hypothesis}" + (f"\t{label}" if with_label
-                                                  else "")
-
-  for name, count, labelled in (("train.tsv", rows, True),
-                                ("dev.tsv", 80, True),
-                                ("test.tsv", 30, False)):
-    header = "index\tsentence1\tsentence2" + ("\tlabel" if labelled else "")
-    with open(os.path.join(directory, name), "w") as f:
-      f.write("\n".join([header] + [row(i, labelled) for i in range(count)])
-              + "\n")
-
-
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
   work = tmp_path_factory.mktemp("glue")
   vocab = data_fixtures.write_vocab(str(work / "vocab.txt"))
-  _write_rte(str(work / "RTE"))
+  data_fixtures.write_toy_rte(str(work / "RTE"))
   config = SqueezeBertConfig(
       vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
       num_attention_heads=4, intermediate_size=64, embedding_size=32,
@@ -118,11 +89,11 @@ print("agree", python_path.argmax(-1).tolist())
 
 def test_bad_input(toy, tmp_path):
   bad_labels = tmp_path / "bad_labels"
-  _write_rte(str(bad_labels))
+  data_fixtures.write_toy_rte(str(bad_labels))
   with open(bad_labels / "train.tsv", "a") as f:
     f.write("999\tthe cafe\tis hello\tneutral\n")
   no_train = tmp_path / "no_train"
-  _write_rte(str(no_train))
+  data_fixtures.write_toy_rte(str(no_train))
   os.remove(no_train / "train.tsv")
   wrong_teacher = tmp_path / "teacher.npy"
   np.save(wrong_teacher, np.zeros([240, 3], np.float32))
@@ -279,8 +250,8 @@ def _write_stsb(directory, seed=0):
             "sentence1\tsentence2")
 
   def row(index, labelled):
-    a = " ".join(rng.choice(WORDS[1:]) for _ in range(4))
-    b = " ".join(rng.choice(WORDS[1:]) for _ in range(4))
+    a = " ".join(rng.choice(data_fixtures.RTE_WORDS[1:]) for _ in range(4))
+    b = " ".join(rng.choice(data_fixtures.RTE_WORDS[1:]) for _ in range(4))
     similar = rng.random() < 0.5
     if similar:
       a, b = a + " hello", b + " hello"

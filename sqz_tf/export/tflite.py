@@ -17,14 +17,29 @@ import numpy as np
 import tensorflow as tf
 
 from sqz_tf.errors import SqzError
+from sqz_tf.export import float_islands
 from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.models.encoder import ENCODER_INPUTS
 
-QUANTIZATIONS = ("float32", "float16", "dynamic")
-# Variants whose activations are calibrated on representative inputs.
-NEEDS_REPRESENTATIVE_DATA = ()
-# Max |TFLite - Keras| on logits-scale outputs that a variant may show.
-TOLERANCES = {"float32": 1e-4, "float16": 5e-2, "dynamic": 0.5}
+QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "qat")
+# Variants whose activation ranges are calibrated on representative inputs.
+NEEDS_REPRESENTATIVE_DATA = ("int8", "int8_mixed")
+# Max |TFLite - Keras| a variant may show, relative to the outputs' scale
+# (their largest magnitude, at least 1). The quantized figures are a sanity
+# bound, about 2x what random tiny encoders show; the task metric is what
+# decides (evaluate_tflite).
+TOLERANCES = {"float32": 1e-4, "float16": 1e-2, "dynamic": 0.1, "int8": 0.5,
+              "int8_mixed": 0.25, "qat": 0.5}
+# Ops that int8_mixed keeps in float. With them in int8 XNNPACK leaves the
+# LayerNorm pieces, softmax, GELU, activation x activation BATCH_MATMULs and
+# rescaling ADDs to TFLite's kernels, splitting the graph into ~100
+# partitions; full int8 then runs ~4x slower than float32 on x86
+# (tools/quantization_op_study.py). Convolutions, the pooler/classifier
+# FULLY_CONNECTED, the embedding GATHERs and the RESHAPE/TRANSPOSE between
+# them stay int8, so the weights shrink 4x and all compute is delegated.
+INT8_MIXED_FLOAT_OPS = ("ADD", "SUB", "MUL", "MEAN", "SQUARED_DIFFERENCE",
+                        "RSQRT", "SOFTMAX", "GELU", "BATCH_MATMUL", "TANH",
+                        "CAST", "STRIDED_SLICE")
 
 
 @contextlib.contextmanager
@@ -42,7 +57,13 @@ def _conv_lowering(model):
       layer.lowering = lowering
 
 
-def _check_model(model, seq_length):
+def is_quantization_aware(model):
+  """Whether `model` was annotated for QAT (holds tfmot quantize wrappers)."""
+  return any(type(layer).__name__.startswith("Quantize")
+             for layer in model._flatten_layers())  # pylint: disable=protected-access
+
+
+def _check_model(model, quantization, seq_length, representative_inputs):
   config = getattr(model, "model_config", None)
   if config is None or set(model.input_names) != set(ENCODER_INPUTS):
     raise SqzError(f"not an sqz_tf encoder or classifier: "
@@ -50,6 +71,13 @@ def _check_model(model, seq_length):
   if not 0 < seq_length <= config.max_position_embeddings:
     raise SqzError(f"seq_length {seq_length} is outside 1.."
                    f"{config.max_position_embeddings} (max_position_embeddings)")
+  if (quantization == "qat") != is_quantization_aware(model):
+    raise SqzError("--quantization=qat needs a quantization-aware model "
+                   "(run_classifier --quantization_aware), and such a model "
+                   "exports only with qat")
+  if quantization in NEEDS_REPRESENTATIVE_DATA and not representative_inputs:
+    raise SqzError(f"{quantization} needs representative data to calibrate "
+                   "activation ranges (--representative_data)")
 
 
 def convert(model, quantization="float32", seq_length=128, batch_size=1,
@@ -58,11 +86,18 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
 
   `representative_inputs` (a list of input dicts of numpy arrays, shape
   `[batch_size, seq_length]`) calibrates the variants in
-  `NEEDS_REPRESENTATIVE_DATA`.
+  `NEEDS_REPRESENTATIVE_DATA`:
+    float32     no quantization
+    float16     float16 weights, float compute
+    dynamic     int8 weights; XNNPACK quantizes activations on the fly
+    int8        full integer: every op int8 (for integer-only accelerators)
+    int8_mixed  int8 weights and calibrated int8 activations for the
+                projections, float for INT8_MIXED_FLOAT_OPS (fast on CPUs)
+    qat         int8 with the ranges learned by quantization-aware training
   """
   if quantization not in QUANTIZATIONS:
     raise SqzError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
-  _check_model(model, seq_length)
+  _check_model(model, quantization, seq_length, representative_inputs)
   spec = {name: tf.TensorSpec([batch_size, seq_length], tf.int32, name=name)
           for name in ENCODER_INPUTS}
   with _conv_lowering(model):
@@ -71,66 +106,159 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
     converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete],
                                                                 model)
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantization in ("float16", "dynamic"):
+    if quantization != "float32":
       converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
       converter.target_spec.supported_types = [tf.float16]
+    if quantization in NEEDS_REPRESENTATIVE_DATA:
+      converter.representative_dataset = _representative_dataset(
+          representative_inputs, batch_size, seq_length)
+    if quantization == "int8":
+      converter.target_spec.supported_ops = [
+          tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     try:
-      return converter.convert()
+      if quantization == "int8_mixed":
+        return _selectively_quantized(converter, representative_inputs)
+      tflite_bytes = converter.convert()
+      if quantization == "qat":
+        tflite_bytes, _ = float_islands.dequantize_ops(tflite_bytes,
+                                                       INT8_MIXED_FLOAT_OPS)
+      return tflite_bytes
+    except SqzError:
+      raise
     except Exception as e:  # pylint: disable=broad-except
       raise SqzError("TFLite conversion failed (builtin ops only): "
                      f"{str(e).splitlines()[0]}") from None
 
 
+def _representative_dataset(representative_inputs, batch_size, seq_length):
+  for inputs in representative_inputs:
+    for name in ENCODER_INPUTS:
+      if np.shape(inputs[name]) != (batch_size, seq_length):
+        raise SqzError(f"representative input {name} has shape "
+                       f"{np.shape(inputs[name])}, the export "
+                       f"{(batch_size, seq_length)}")
+  return lambda: ({name: np.asarray(inputs[name], np.int32)
+                   for name in ENCODER_INPUTS}
+                  for inputs in representative_inputs)
+
+
+def _selectively_quantized(converter, representative_inputs):
+  # TFLite's selective quantization: the debugger converts with the listed
+  # ops left in float (its debug dataset is only used for its statistics,
+  # which we do not ask for).
+  debugger = tf.lite.experimental.QuantizationDebugger(
+      converter=converter,
+      debug_dataset=lambda: iter(()),
+      debug_options=tf.lite.experimental.QuantizationDebugOptions(
+          denylisted_ops=list(INT8_MIXED_FLOAT_OPS)))
+  return debugger.get_nondebug_quantized_model()
+
+
 @dataclasses.dataclass
 class ExportReport:
-  ops: dict  # op name -> count
+  ops: dict  # op name -> count, as written in the file
+  xnnpack_ops: dict  # op name -> count of those XNNPACK runs
+  tflite_kernel_ops: dict  # op name -> count of those left to TFLite kernels
   size_bytes: int
   max_abs_difference: float
+  output_scale: float  # largest |Keras output| (at least 1)
+
+  def summary(self):
+    def listing(counts):
+      return ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "-"
+    return (f"{self.size_bytes / 1e6:.2f} MB, {sum(self.ops.values())} ops\n"
+            f"  XNNPACK runs: {listing(self.xnnpack_ops)}\n"
+            f"  TFLite kernels run: {listing(self.tflite_kernel_ops)}\n"
+            f"  max |TFLite - Keras| {self.max_abs_difference:.3g} "
+            f"(outputs up to {self.output_scale:.3g})")
 
 
-def _interpreter(tflite_bytes, xnnpack=True):
+def interpreter(tflite_bytes, xnnpack=True, num_threads=2):
+  """An allocated ai_edge_litert interpreter, XNNPACK on unless told."""
   from ai_edge_litert.interpreter import Interpreter  # pylint: disable=g-import-not-at-top
   from ai_edge_litert.interpreter import OpResolverType  # pylint: disable=g-import-not-at-top
   resolver = (OpResolverType.AUTO if xnnpack
               else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-  interpreter = Interpreter(model_content=tflite_bytes,
-                            experimental_op_resolver_type=resolver,
-                            num_threads=2)
-  interpreter.allocate_tensors()
-  return interpreter
+  result = Interpreter(model_content=tflite_bytes,
+                       experimental_op_resolver_type=resolver,
+                       num_threads=num_threads)
+  result.allocate_tensors()
+  return result
 
 
-def _op_counts(interpreter):
+def _count(ops):
   counts = {}
-  for op in interpreter._get_ops_details():  # pylint: disable=protected-access
+  for op in ops:
     counts[op["op_name"]] = counts.get(op["op_name"], 0) + 1
   return counts
 
 
+def op_placement(tflite_bytes):
+  """({op: count} XNNPACK runs, {op: count} TFLite's own kernels run).
+
+  The interpreter lists the original nodes next to the DELEGATE nodes that
+  replaced them; a node belongs to a delegate partition when it lies between
+  that partition's inputs and outputs.
+  """
+  ops = interpreter(tflite_bytes)._get_ops_details()  # pylint: disable=protected-access
+  producer = {tensor: op["index"] for op in ops if op["op_name"] != "DELEGATE"
+              for tensor in op["outputs"]}
+  delegated = set()
+  for partition in (op for op in ops if op["op_name"] == "DELEGATE"):
+    boundary, pending = set(partition["inputs"]), list(partition["outputs"])
+    while pending:
+      tensor = pending.pop()
+      node = producer.get(tensor)
+      if tensor in boundary or node is None or node in delegated:
+        continue
+      delegated.add(node)
+      pending.extend(ops[node]["inputs"])
+  originals = [op for op in ops if op["op_name"] != "DELEGATE"]
+  return (_count(op for op in originals if op["index"] in delegated),
+          _count(op for op in originals if op["index"] not in delegated))
+
+
 def run(tflite_bytes, inputs, xnnpack=True):
   """Outputs of the TFLite model for one batch of numpy inputs."""
-  runner = _interpreter(tflite_bytes, xnnpack).get_signature_runner()
+  runner = interpreter(tflite_bytes, xnnpack).get_signature_runner()
   return runner(**{name: np.asarray(inputs[name], np.int32)
                    for name in ENCODER_INPUTS})
 
 
-def check(tflite_bytes, model, sample_inputs, quantization):
-  """Op list (builtin only) and agreement with Keras (XNNPACK on)."""
-  plain = _op_counts(_interpreter(tflite_bytes, xnnpack=False))
-  custom = [name for name in plain if name.startswith(("Flex", "CUSTOM"))]
+def check(tflite_bytes, model, samples, quantization, reference=None):
+  """Op lists (builtin only) and agreement with Keras (XNNPACK on).
+
+  `samples` is one input dict or a list of them. `reference` is the float
+  Keras model to compare with when `model` is not float (a QAT model); by
+  default `model` itself.
+  """
+  xnnpack_ops, kernel_ops = op_placement(tflite_bytes)
+  ops = {name: xnnpack_ops.get(name, 0) + kernel_ops.get(name, 0)
+         for name in {**xnnpack_ops, **kernel_ops}}
+  custom = [name for name in ops
+            if name.startswith(("Flex", "CUSTOM", "DELEGATE"))]
   if custom:
     raise SqzError(f"the TFLite model uses non-builtin ops: {', '.join(custom)}")
-  outputs = run(tflite_bytes, sample_inputs)
-  expected = model({k: sample_inputs[k] for k in ENCODER_INPUTS},
-                   training=False)
-  expected = expected if isinstance(expected, dict) else {"output_0": expected}
-  difference = max(
-      float(np.abs(np.asarray(value) - np.asarray(outputs[key])).max())
-      for key, value in zip(sorted(outputs), [expected[k] for k in
-                                              sorted(expected)]))
-  if difference > TOLERANCES[quantization]:
+  runner = interpreter(tflite_bytes).get_signature_runner()
+  difference, scale = 0.0, 1.0
+  for inputs in [samples] if isinstance(samples, dict) else samples:
+    inputs = {name: np.asarray(inputs[name], np.int32)
+              for name in ENCODER_INPUTS}
+    outputs = runner(**inputs)
+    expected = (reference or model)(inputs, training=False)
+    if not isinstance(expected, dict):
+      expected = {"output_0": expected}
+    for key, value in zip(sorted(outputs), [expected[k]
+                                            for k in sorted(expected)]):
+      difference = max(difference, float(np.abs(
+          np.asarray(value) - outputs[key]).max()))
+      scale = max(scale, float(np.abs(value).max()))
+  if not difference <= TOLERANCES[quantization] * scale:
     raise SqzError(f"the {quantization} TFLite model differs from Keras by "
-                   f"{difference:.3g} (tolerance {TOLERANCES[quantization]})")
-  return ExportReport(ops=plain, size_bytes=len(tflite_bytes),
-                      max_abs_difference=difference)
+                   f"{difference:.3g} on outputs of magnitude {scale:.3g} "
+                   f"(tolerance {TOLERANCES[quantization]} x magnitude)")
+  return ExportReport(ops=ops, xnnpack_ops=xnnpack_ops,
+                      tflite_kernel_ops=kernel_ops,
+                      size_bytes=len(tflite_bytes),
+                      max_abs_difference=difference, output_scale=scale)

@@ -50,31 +50,50 @@ class GroupedPointwiseConv1D(tf.keras.layers.Conv1D):
     super().build(input_shape)
 
   def call(self, inputs):
+    # The kernel is [1, in/G, out], or already in the Conv2D form
+    # [1, 1, in/G, out] when a quantization-aware wrapper hands it over
+    # fake-quantized per channel (no reshape may come between the fake
+    # quantization and the convolution, or TFLite loses the channel axis).
     if self.lowering == "conv":
-      return super().call(inputs)
-    shape = tf.shape(inputs)
-    group_in = inputs.shape[-1] // self.groups
-    group_out = self.filters // self.groups
-    # Flattened to [positions, groups, in/G]: an einsum with broadcast batch
-    # dimensions has a far slower gradient.
-    grouped = tf.reshape(inputs, [-1, self.groups, group_in])
-    # [1, in/G, out] -> [G, in/G, out/G]: output group g's weights.
-    kernel = tf.transpose(tf.reshape(
-        self.kernel, [group_in, self.groups, group_out]), [1, 0, 2])
-    outputs = tf.einsum("ngi,gio->ngo", grouped,
-                        tf.cast(kernel, grouped.dtype))
-    outputs = tf.reshape(outputs, tf.concat([shape[:-1], [self.filters]], 0))
+      kernel = self.kernel
+      if kernel.shape.rank == 3:
+        kernel = tf.expand_dims(kernel, 0)
+      convolution = _grouped_conv2d if self.groups > 1 else tf.nn.conv2d
+      outputs = tf.squeeze(convolution(
+          tf.expand_dims(inputs, 1), tf.cast(kernel, inputs.dtype),
+          strides=1, padding="VALID"), 1)
+    else:
+      outputs = self._grouped_matmul(inputs)
     if self.use_bias:
       outputs = tf.nn.bias_add(outputs, tf.cast(self.bias, outputs.dtype))
     if self.activation is not None:
       outputs = self.activation(outputs)
     return outputs
 
+  def _grouped_matmul(self, inputs):
+    shape = tf.shape(inputs)
+    group_in = inputs.shape[-1] // self.groups
+    group_out = self.filters // self.groups
+    # Flattened to [positions, groups, in/G]: an einsum with broadcast batch
+    # dimensions has a far slower gradient.
+    grouped = tf.reshape(inputs, [-1, self.groups, group_in])
+    # [(1,) 1, in/G, out] -> [G, in/G, out/G]: output group g's weights.
+    kernel = tf.transpose(tf.reshape(
+        self.kernel, [group_in, self.groups, group_out]), [1, 0, 2])
+    outputs = tf.einsum("ngi,gio->ngo", grouped,
+                        tf.cast(kernel, grouped.dtype))
+    return tf.reshape(outputs, tf.concat([shape[:-1], [self.filters]], 0))
+
   def get_config(self):
     config = super().get_config()
     for name in _FIXED_ARGS:
       config.pop(name, None)
     return config
+
+
+# TensorFlow's CPU kernels have no grouped convolution; XLA has (as in
+# Keras's own Conv layers).
+_grouped_conv2d = tf.function(tf.nn.conv2d, jit_compile=True)
 
 
 def _as_tuple(value):

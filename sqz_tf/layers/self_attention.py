@@ -6,6 +6,8 @@ import tensorflow as tf
 
 from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.layers.initializers import clone_initializer
+from sqz_tf.layers.quantization import fake_quant_point
+from sqz_tf.layers.quantization import quantized_projection
 
 
 @tf.keras.utils.register_keras_serializable(package="sqz_tf")
@@ -25,7 +27,8 @@ class SqueezeBertSelfAttention(tf.keras.layers.Layer):
 
   def __init__(self, hidden_size, num_heads, q_groups=1, k_groups=1,
                v_groups=1, dropout_rate=0.0,
-               kernel_initializer="glorot_uniform", **kwargs):
+               kernel_initializer="glorot_uniform", quantization_aware=False,
+               **kwargs):
     super().__init__(**kwargs)
     if hidden_size % num_heads:
       raise ValueError(f"hidden_size {hidden_size} is not divisible by "
@@ -36,16 +39,21 @@ class SqueezeBertSelfAttention(tf.keras.layers.Layer):
     self.q_groups, self.k_groups, self.v_groups = q_groups, k_groups, v_groups
     self.dropout_rate = dropout_rate
     self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
+    self.quantization_aware = quantization_aware
 
     def projection(name, groups):
-      return GroupedPointwiseConv1D(
+      layer = GroupedPointwiseConv1D(
           hidden_size, groups=groups, name=name,
           kernel_initializer=clone_initializer(self.kernel_initializer))
+      return quantized_projection(layer) if quantization_aware else layer
 
     self.query = projection("query", q_groups)
     self.key = projection("key", k_groups)
     self.value = projection("value", v_groups)
     self.dropout = tf.keras.layers.Dropout(dropout_rate, dtype=tf.float32)
+    # The context is the post-attention projection's input.
+    self.context_quantizer = (fake_quant_point("context")
+                              if quantization_aware else None)
 
   def build(self, input_shape):
     for layer in (self.query, self.key, self.value):
@@ -73,7 +81,10 @@ class SqueezeBertSelfAttention(tf.keras.layers.Layer):
     context = tf.matmul(tf.cast(probs, value.dtype), value)
     context = tf.transpose(context, [0, 2, 1, 3])
     shape = tf.shape(context)
-    return tf.reshape(context, [shape[0], shape[1], self.hidden_size])
+    context = tf.reshape(context, [shape[0], shape[1], self.hidden_size])
+    if self.context_quantizer is not None:
+      context = self.context_quantizer(context, training=training)
+    return context
 
   def get_config(self):
     config = super().get_config()
@@ -84,6 +95,7 @@ class SqueezeBertSelfAttention(tf.keras.layers.Layer):
         "k_groups": self.k_groups,
         "v_groups": self.v_groups,
         "dropout_rate": self.dropout_rate,
+        "quantization_aware": self.quantization_aware,
         "kernel_initializer":
             tf.keras.initializers.serialize(self.kernel_initializer),
     })

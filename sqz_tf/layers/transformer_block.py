@@ -5,6 +5,9 @@ import tensorflow as tf
 from sqz_tf.layers.activations import get_activation
 from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.layers.initializers import clone_initializer
+from sqz_tf.layers.quantization import fake_quant_point
+from sqz_tf.layers.quantization import quantized_output
+from sqz_tf.layers.quantization import quantized_projection
 from sqz_tf.layers.self_attention import SqueezeBertSelfAttention
 
 
@@ -32,7 +35,7 @@ class SqueezeBertTransformerBlock(tf.keras.layers.Layer):
                intermediate_groups=1, output_groups=1, hidden_act="gelu",
                hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
                layer_norm_eps=1e-12, kernel_initializer="glorot_uniform",
-               **kwargs):
+               quantization_aware=False, **kwargs):
     super().__init__(**kwargs)
     self._hparams = dict(
         hidden_size=hidden_size, num_heads=num_heads,
@@ -42,24 +45,27 @@ class SqueezeBertTransformerBlock(tf.keras.layers.Layer):
         intermediate_groups=intermediate_groups, output_groups=output_groups,
         hidden_act=hidden_act, hidden_dropout_prob=hidden_dropout_prob,
         attention_probs_dropout_prob=attention_probs_dropout_prob,
-        layer_norm_eps=layer_norm_eps)
+        layer_norm_eps=layer_norm_eps, quantization_aware=quantization_aware)
     self.kernel_initializer = tf.keras.initializers.get(kernel_initializer)
     self.activation = get_activation(hidden_act)
 
     def projection(filters, groups, name):
-      return GroupedPointwiseConv1D(
+      layer = GroupedPointwiseConv1D(
           filters, groups=groups, name=name,
           kernel_initializer=clone_initializer(self.kernel_initializer))
+      return quantized_projection(layer) if quantization_aware else layer
 
     def layer_norm(name):
-      return tf.keras.layers.LayerNormalization(
+      layer = tf.keras.layers.LayerNormalization(
           axis=-1, epsilon=layer_norm_eps, dtype=tf.float32, name=name)
+      # LayerNorm outputs are projection inputs.
+      return quantized_output(layer) if quantization_aware else layer
 
     self.attention = SqueezeBertSelfAttention(
         hidden_size, num_heads, q_groups=q_groups, k_groups=k_groups,
         v_groups=v_groups, dropout_rate=attention_probs_dropout_prob,
         kernel_initializer=clone_initializer(self.kernel_initializer),
-        name="attention")
+        quantization_aware=quantization_aware, name="attention")
     self.post_attention = projection(hidden_size, post_attention_groups,
                                      "post_attention")
     self.post_attention_dropout = tf.keras.layers.Dropout(hidden_dropout_prob)
@@ -69,6 +75,9 @@ class SqueezeBertTransformerBlock(tf.keras.layers.Layer):
     self.output_projection = projection(hidden_size, output_groups, "output")
     self.output_dropout = tf.keras.layers.Dropout(hidden_dropout_prob)
     self.output_norm = layer_norm("output_norm")
+    # The activation's output is the output projection's input.
+    self.activation_quantizer = (fake_quant_point("activation")
+                                 if quantization_aware else None)
 
   def build(self, input_shape):
     hidden_shape = tf.TensorShape(input_shape)
@@ -90,6 +99,8 @@ class SqueezeBertTransformerBlock(tf.keras.layers.Layer):
         _residual(hidden_states, projected))
 
     inner = self.activation(self.intermediate(attention_output))
+    if self.activation_quantizer is not None:
+      inner = self.activation_quantizer(inner, training=training)
     projected = self.output_dropout(self.output_projection(inner),
                                     training=training)
     return self.output_norm(_residual(attention_output, projected))

@@ -30,7 +30,8 @@ class SqueezeBertClassifier(ConfiguredModel):
   """
 
   def __init__(self, config, num_labels, id2label=None,
-               name="squeezebert_classifier", **kwargs):
+               quantization_aware=False, name="squeezebert_classifier",
+               **kwargs):
     config = SqueezeBertConfig.coerce(config)
     if num_labels < 1:
       raise ValueError(f"num_labels must be at least 1, got {num_labels}")
@@ -39,7 +40,7 @@ class SqueezeBertClassifier(ConfiguredModel):
     if sorted(id2label) != list(range(num_labels)):
       raise ValueError(f"id2label must name labels 0..{num_labels - 1}, got "
                        f"{sorted(id2label)}")
-    encoder = SqueezeBertEncoder(config)
+    encoder = SqueezeBertEncoder(config, quantization_aware)
     inputs = encoder_inputs()
     pooled = encoder(inputs)["pooled_output"]
     dropout = tf.keras.layers.Dropout(config.hidden_dropout_prob)
@@ -53,8 +54,10 @@ class SqueezeBertClassifier(ConfiguredModel):
     self.id2label = id2label
     self.encoder = encoder
     self.head = head
+    self.quantization_aware = quantization_aware
 
   def _extra_config(self):
     # JSON object keys are strings; __init__ turns them back into ints.
     return {"num_labels": self.num_labels,
-            "id2label": {str(i): label for i, label in self.id2label.items()}}
+            "id2label": {str(i): label for i, label in self.id2label.items()},
+            "quantization_aware": self.quantization_aware}

@@ -45,7 +45,8 @@ class SqueezeBertEncoder(ConfiguredModel):
   (TensorShape([1, 4, 16]), TensorShape([1, 16]))
   """
 
-  def __init__(self, config, name="squeezebert_encoder", **kwargs):
+  def __init__(self, config, quantization_aware=False,
+               name="squeezebert_encoder", **kwargs):
     config = SqueezeBertConfig.coerce(config)
     inputs = encoder_inputs()
     embeddings = SqueezeBertEmbeddings(
@@ -54,7 +55,8 @@ class SqueezeBertEncoder(ConfiguredModel):
         type_vocab_size=config.type_vocab_size,
         dropout_rate=config.hidden_dropout_prob,
         layer_norm_eps=config.layer_norm_eps,
-        embeddings_initializer=initializer(config), name="embeddings")
+        embeddings_initializer=initializer(config),
+        quantization_aware=quantization_aware, name="embeddings")
     hidden = embeddings(inputs["input_word_ids"], inputs["input_type_ids"])
     blocks = []
     for index in range(config.num_hidden_layers):
@@ -70,7 +72,8 @@ class SqueezeBertEncoder(ConfiguredModel):
           hidden_dropout_prob=config.hidden_dropout_prob,
           attention_probs_dropout_prob=config.attention_probs_dropout_prob,
           layer_norm_eps=config.layer_norm_eps,
-          kernel_initializer=initializer(config), name=f"layer_{index}")
+          kernel_initializer=initializer(config),
+          quantization_aware=quantization_aware, name=f"layer_{index}")
       hidden = block(hidden, inputs["input_mask"])
       blocks.append(block)
     pooler = SqueezeBertPooler(config.hidden_size,
@@ -82,3 +85,7 @@ class SqueezeBertEncoder(ConfiguredModel):
     self.embeddings = embeddings
     self.transformer_blocks = blocks
     self.pooler = pooler
+    self.quantization_aware = quantization_aware
+
+  def _extra_config(self):
+    return {"quantization_aware": self.quantization_aware}

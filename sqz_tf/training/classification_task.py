@@ -59,13 +59,14 @@ class ClassificationTask:
 
   def __init__(self, config: SqueezeBertConfig, num_labels: int,
                id2label=None, distillation: Distillation = None,
-               model_fn=None):
+               model_fn=None, quantization_aware=False):
     self.config = config
     self.num_labels = num_labels
     self.regression = num_labels == 1
     self.distillation = distillation
     self._model_fn = model_fn or (lambda: SqueezeBertClassifier(
-        config, num_labels, id2label=id2label))
+        config, num_labels, id2label=id2label,
+        quantization_aware=quantization_aware))
 
   def build_model(self):
     return self._model_fn()

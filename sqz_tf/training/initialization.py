@@ -21,10 +21,18 @@ def _checkpoint_prefix(path):
 
 
 def _copy_weights(source, target, what):
-  pairs = list(zip(source.weights, target.weights))
-  if len(source.weights) != len(target.weights):
-    raise SqzError(f"{what} has {len(source.weights)} weights, the model "
-                   f"{len(target.weights)}")
+  if (getattr(source, "quantization_aware", False) ==
+      getattr(target, "quantization_aware", False)):
+    source_weights, target_weights = source.weights, target.weights
+  else:
+    # Float <-> quantization-aware: the trainable weights correspond one to
+    # one; the quantizers' ranges start from data (QAT) or are dropped.
+    source_weights = source.trainable_weights
+    target_weights = target.trainable_weights
+  pairs = list(zip(source_weights, target_weights))
+  if len(source_weights) != len(target_weights):
+    raise SqzError(f"{what} has {len(source_weights)} weights, the model "
+                   f"{len(target_weights)}")
   for from_weight, to_weight in pairs:
     if from_weight.shape != to_weight.shape:
       raise SqzError(f"{what}: {from_weight.name} has shape "

@@ -1,0 +1,65 @@
+r"""The GLUE dev metric of an exported TFLite classifier, beside float Keras.
+
+  python -m sqz_tf.evaluate_tflite --tflite=sst2_int8_mixed.tflite \
+      --task=sst2 --data_dir=glue/SST-2 --vocab_file=vocab.txt \
+      --model=runs/sst2/classifier.keras
+
+Tokenizes the split at the model's fixed sequence length, runs every row
+through the TFLite model (ai_edge_litert, XNNPACK), and prints the task's
+metrics; with --model also the float model's metrics and the share of rows
+where both predict the same class (mean |difference| for STS-B).
+"""
+
+import json
+
+from absl import flags
+
+from sqz_tf import cli
+from sqz_tf.data import glue
+from sqz_tf.errors import SqzError
+from sqz_tf.export import calibration
+from sqz_tf.export import tflite_evaluation
+from sqz_tf.training.glue_finetuning import eval_splits
+from sqz_tf.training.initialization import load_model_file
+from sqz_tf.utils.files import atomic_output
+
+flags.DEFINE_string("tflite", None, "The .tflite classifier.")
+flags.DEFINE_string("task", None, "GLUE task, e.g. sst2, rte.")
+flags.DEFINE_string("data_dir", None, "The task's GLUE TSV directory.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model.")
+flags.DEFINE_string("model", None, "The float Keras model to compare with.")
+flags.DEFINE_string("split", None, "Split to score (default: the dev split"
+                    "(s)).")
+flags.DEFINE_string("output_json", None, "Also write the results here.")
+flags.mark_flags_as_required(["tflite", "task", "data_dir", "vocab_file"])
+
+FLAGS = flags.FLAGS
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise SqzError(f"unexpected arguments: {' '.join(argv[1:])}")
+  try:
+    with open(FLAGS.tflite, "rb") as f:
+      tflite_bytes = f.read()
+  except OSError as e:
+    raise SqzError(f"cannot read {FLAGS.tflite}: {e.strerror}") from None
+  task = glue.get_task(FLAGS.task)
+  _, seq_length = tflite_evaluation.input_shape(tflite_bytes)
+  float_model = load_model_file(FLAGS.model) if FLAGS.model else None
+  results = {}
+  for split in [FLAGS.split] if FLAGS.split else eval_splits(task):
+    features = calibration.task_features(FLAGS.data_dir, task.name,
+                                         FLAGS.vocab_file, seq_length, split)
+    results[split] = tflite_evaluation.evaluate(tflite_bytes, task.name,
+                                                features, float_model)
+  text = json.dumps(results, indent=2)
+  print(text)
+  if FLAGS.output_json:
+    with atomic_output(FLAGS.output_json, overwrite=True) as temporary:
+      with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text + "\n")
+
+
+if __name__ == "__main__":
+  cli.run(main)
