@@ -57,6 +57,9 @@ flags.DEFINE_integer("num_threads", 2, "Interpreter threads.")
 flags.DEFINE_integer("runs", 30, "Timed runs per variant.")
 flags.DEFINE_integer("warmup_runs", 5, "Untimed runs per variant first.")
 flags.DEFINE_string("output_dir", "quantization_report", "Output directory.")
+flags.DEFINE_string("save_tflite_dir", None,
+                    "Also write the finetuned model's variants here, as "
+                    "<quantization>.tflite.")
 flags.mark_flags_as_required(["model", "task", "data_dir", "vocab_file"])
 
 FLAGS = flags.FLAGS
@@ -119,6 +122,12 @@ def main(argv):
   dev = calibration.task_features(FLAGS.data_dir, task.name, FLAGS.vocab_file,
                                   FLAGS.seq_length, "dev")
   groups = {"finetuned": export_all(float_model, qat_model, representative)}
+  if FLAGS.save_tflite_dir:
+    os.makedirs(FLAGS.save_tflite_dir, exist_ok=True)
+    for name, data in groups["finetuned"].items():
+      with open(os.path.join(FLAGS.save_tflite_dir, f"{name}.tflite"),
+                "wb") as f:
+        f.write(data)
   rows = {}
   for name, data in groups["finetuned"].items():
     log(f"evaluating {name}")

@@ -9,6 +9,7 @@ line between documents (one document per module).
 
 import ast
 import os
+import random
 import re
 import sysconfig
 
@@ -107,3 +108,42 @@ def prepare_demo_data(data_dir, vocab_size, max_seq_length,
       pretraining_records.create_pretraining_data(
           [text], vocab_file, records[split], options)
   return [records["train"]], [records["eval"]], vocab_file
+
+
+def _corpus_documents(path):
+  with open(path, encoding="utf-8") as f:
+    text = f.read()
+  return [[" ".join(line.split()) for line in block.splitlines()]
+          for block in text.split("\n\n") if block.strip()]
+
+
+def write_sentence_order_task(train_text, eval_text, task_dir, seed=0,
+                              max_train_rows=4000, max_dev_rows=800):
+  """A small GLUE-format pair task from the demo corpora, in RTE's layout.
+
+  Each row is two consecutive sentences of one docstring, in order
+  ("entailment") or swapped ("not_entailment"); train rows come from the
+  training modules, dev rows from the held-out ones. It lets the demo
+  finetune, quantize and evaluate a classifier with no download. Returns
+  (train rows, dev rows).
+  """
+  rng = random.Random(seed)
+  os.makedirs(task_dir, exist_ok=True)
+  counts = []
+  for source, split, limit in ((train_text, "train", max_train_rows),
+                               (eval_text, "dev", max_dev_rows)):
+    pairs = [(a, b) for document in _corpus_documents(source)
+             for a, b in zip(document, document[1:]) if a and b]
+    rng.shuffle(pairs)
+    rows = ["index\tsentence1\tsentence2\tlabel"]
+    for index, (first, second) in enumerate(pairs[:limit]):
+      in_order = rng.random() < 0.5
+      if not in_order:
+        first, second = second, first
+      label = "entailment" if in_order else "not_entailment"
+      rows.append(f"{index}\t{first}\t{second}\t{label}")
+    with open(os.path.join(task_dir, f"{split}.tsv"), "w",
+              encoding="utf-8") as f:
+      f.write("\n".join(rows) + "\n")
+    counts.append(len(rows) - 1)
+  return tuple(counts)

@@ -246,7 +246,8 @@ def check(tflite_bytes, model, samples, quantization, reference=None):
     inputs = {name: np.asarray(inputs[name], np.int32)
               for name in ENCODER_INPUTS}
     outputs = runner(**inputs)
-    expected = (reference or model)(inputs, training=False)
+    expected = (model if reference is None else reference)(
+        inputs, training=False)
     if not isinstance(expected, dict):
       expected = {"output_0": expected}
     for key, value in zip(sorted(outputs), [expected[k]
