@@ -22,6 +22,7 @@ setuptools.setup(
         "ai-edge-litert>=2.0",
         "scikit-learn",  # GLUE metrics
         "scipy",
+        "matplotlib",  # the host benchmark's latency plot
     ],
     extras_require={
         "test": [

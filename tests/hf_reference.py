@@ -61,9 +61,10 @@ def save_as_torch_bin(model, directory, extra_tensors=None):
 
 
 def run_module(module, *args):
-  """Runs `python -m module args` in a fresh process."""
+  """Runs `python -m module args` (or a script, `python module.py args`)."""
   env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-  return subprocess.run([sys.executable, "-m", module, *args],
+  target = [module] if module.endswith(".py") else ["-m", module]
+  return subprocess.run([sys.executable, *target, *args],
                         capture_output=True, text=True, cwd=REPO, env=env,
                         check=False)
 

@@ -4,6 +4,7 @@ import sqz_tf  # noqa: F401  pylint: disable=unused-import
 import numpy as np
 import pytest
 
+from sqz_tf.data import demo_corpus
 from sqz_tf.data import glue
 from sqz_tf.data import glue_metrics
 
@@ -206,3 +207,31 @@ def test_metrics_match_their_definitions():
       pytest.approx({"pearson": pearson, "spearman": spearman}))
   assert glue_metrics.main_metric("STS-B") == "pearson"
   assert glue_metrics.main_metric("CoLA") == "matthews_corr"
+
+
+def test_demo_next_sentence_task_reads_as_rte(tmp_path):
+  documents = [[f"Doc {d} sentence {s}." for s in range(6)] for d in range(8)]
+  (tmp_path / "corpus.txt").write_text(
+      "\n\n".join("\n".join(doc) for doc in documents) + "\n\n")
+  counts = demo_corpus.write_next_sentence_task(
+      str(tmp_path / "corpus.txt"), str(tmp_path / "task"), dev_rows=7)
+  assert counts == (8 * 5 - 7, 7)
+  seen = set()
+  for split, count in (("train", 33), ("dev", 7)):
+    examples = glue.read_examples("RTE", str(tmp_path / "task"), split,
+                                  strict_labels=True)
+    assert len(examples) == count
+    for example in examples:
+      doc_a, sentence_a = (int(w.rstrip(".")) for w in
+                           example.text_a.split()[1::2])
+      doc_b, sentence_b = (int(w.rstrip(".")) for w in
+                           example.text_b.split()[1::2])
+      if example.label == "entailment":
+        assert (doc_b, sentence_b) == (doc_a, sentence_a + 1)
+      else:
+        assert doc_b != doc_a  # another module's sentence
+      seen.add((doc_a, sentence_a))
+  assert len(seen) == 40  # every pair once: train and dev are disjoint
+  labels = [e.label for e in glue.read_examples("RTE", str(tmp_path / "task"),
+                                                "train")]
+  assert 5 <= labels.count("entailment") <= 28

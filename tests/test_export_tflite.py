@@ -83,6 +83,23 @@ def test_encoder_exports_both_outputs():
       "pooled_output", "sequence_output"]
 
 
+def test_conversion_skips_keras_traces_but_not_bytes():
+  # convert() hands the converter a module holding only the variables; the
+  # file must equal what the Keras model itself as trackable gives.
+  config = tiny_config()
+  model = SqueezeBertClassifier(config, 2)
+  spec = {name: tf.TensorSpec([1, 8], tf.int32, name=name)
+          for name in ("input_word_ids", "input_mask", "input_type_ids")}
+  with tflite._conv_lowering(model):  # pylint: disable=protected-access
+    concrete = tf.function(lambda x: model(x, training=False)
+                           ).get_concrete_function(spec)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete],
+                                                                model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    reference = converter.convert()
+  assert tflite.convert(model, "dynamic", seq_length=8) == reference
+
+
 def test_int8_weights_make_files_smaller():
   # Big enough that weights dominate the file.
   encoder = SqueezeBertEncoder(tiny_config(

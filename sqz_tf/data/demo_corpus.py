@@ -117,33 +117,36 @@ def _corpus_documents(path):
           for block in text.split("\n\n") if block.strip()]
 
 
-def write_sentence_order_task(train_text, eval_text, task_dir, seed=0,
-                              max_train_rows=4000, max_dev_rows=800):
-  """A small GLUE-format pair task from the demo corpora, in RTE's layout.
+def write_next_sentence_task(corpus_path, task_dir, seed=0, train_rows=16000,
+                             dev_rows=800):
+  """A small GLUE-format pair task from the demo corpus, in RTE's layout.
 
-  Each row is two consecutive sentences of one docstring, in order
-  ("entailment") or swapped ("not_entailment"); train rows come from the
-  training modules, dev rows from the held-out ones. It lets the demo
-  finetune, quantize and evaluate a classifier with no download. Returns
-  (train rows, dev rows).
+  Each row is a sentence of one docstring and either the sentence that
+  follows it ("entailment") or a sentence of another module's docstrings
+  ("not_entailment"), as in BERT's next-sentence prediction; train and dev
+  rows are disjoint random pairs. It lets the demo finetune, quantize and
+  evaluate a classifier with no download. Returns (train rows, dev rows).
   """
   rng = random.Random(seed)
+  documents = [d for d in _corpus_documents(corpus_path) if len(d) > 1]
+  if len(documents) < 2:
+    raise SqzError(f"{corpus_path} has too few documents for the demo task")
+  pairs = [(index, a, b) for index, document in enumerate(documents)
+           for a, b in zip(document, document[1:]) if a and b]
+  rng.shuffle(pairs)
   os.makedirs(task_dir, exist_ok=True)
-  counts = []
-  for source, split, limit in ((train_text, "train", max_train_rows),
-                               (eval_text, "dev", max_dev_rows)):
-    pairs = [(a, b) for document in _corpus_documents(source)
-             for a, b in zip(document, document[1:]) if a and b]
-    rng.shuffle(pairs)
+  splits = (("dev", pairs[:dev_rows]),
+            ("train", pairs[dev_rows:dev_rows + train_rows]))
+  for split, chosen in splits:
     rows = ["index\tsentence1\tsentence2\tlabel"]
-    for index, (first, second) in enumerate(pairs[:limit]):
-      in_order = rng.random() < 0.5
-      if not in_order:
-        first, second = second, first
-      label = "entailment" if in_order else "not_entailment"
-      rows.append(f"{index}\t{first}\t{second}\t{label}")
+    for row, (document, first, second) in enumerate(chosen):
+      follows = rng.random() < 0.5
+      if not follows:
+        other = rng.randrange(len(documents) - 1)
+        second = rng.choice(documents[other + (other >= document)])
+      label = "entailment" if follows else "not_entailment"
+      rows.append(f"{row}\t{first}\t{second}\t{label}")
     with open(os.path.join(task_dir, f"{split}.tsv"), "w",
               encoding="utf-8") as f:
       f.write("\n".join(rows) + "\n")
-    counts.append(len(rows) - 1)
-  return tuple(counts)
+  return len(splits[1][1]), len(splits[0][1])
