@@ -8,7 +8,6 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.export.calibration import sample_inputs
 from sqz_tf.layers import quantization
 from sqz_tf.models import SqueezeBertClassifier
@@ -18,6 +17,7 @@ from tests import data_fixtures
 from tests.hf_reference import REPO
 from tests.hf_reference import run_many
 from tests.tiny_configs import tiny_config
+from tests.tiny_configs import toy_glue_config
 
 
 def test_kernel_quantizer_is_per_output_channel_symmetric():
@@ -91,10 +91,7 @@ print("same", type(model).__name__, model.quantization_aware)
 def test_qat_finetune_then_export_and_evaluate(tmp_path):
   vocab = data_fixtures.write_vocab(str(tmp_path / "vocab.txt"))
   data_fixtures.write_toy_rte(str(tmp_path / "RTE"))
-  config = SqueezeBertConfig(
-      vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-      num_attention_heads=4, intermediate_size=64, embedding_size=32,
-      max_position_embeddings=64)
+  config = toy_glue_config(len(vocab))
   config.to_json_file(str(tmp_path / "config.json"))
   common = ("sqz_tf.run_classifier", "--task=rte",
             f"--data_dir={tmp_path / 'RTE'}",

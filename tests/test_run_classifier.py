@@ -27,16 +27,14 @@ from sqz_tf.training.trainer import TrainerOptions
 from tests import data_fixtures
 from tests.hf_reference import REPO
 from tests.hf_reference import run_many
+from tests.tiny_configs import toy_glue_config
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
   work = tmp_path_factory.mktemp("glue")
   vocab = data_fixtures.write_vocab(str(work / "vocab.txt"))
   data_fixtures.write_toy_rte(str(work / "RTE"))
-  config = SqueezeBertConfig(
-      vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2,
-      num_attention_heads=4, intermediate_size=64, embedding_size=32,
-      max_position_embeddings=64)
+  config = toy_glue_config(len(vocab))
   tf.keras.utils.set_random_seed(1)
   SqueezeBertEncoder(config).save(str(work / "encoder.keras"))
   return work

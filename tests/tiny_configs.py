@@ -35,6 +35,14 @@ def tiny_config(name="squeezebert_groups", **overrides) -> SqueezeBertConfig:
   return SqueezeBertConfig(**{**TINY_CONFIGS[name], **overrides})
 
 
+def toy_glue_config(vocab_size) -> SqueezeBertConfig:
+  """The classifier config of the toy GLUE tasks (data_fixtures)."""
+  return SqueezeBertConfig(
+      vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2,
+      num_attention_heads=4, intermediate_size=64, embedding_size=32,
+      max_position_embeddings=64)
+
+
 def tiny_inputs(config: SqueezeBertConfig, batch=3, seq_length=11, seed=0):
   """Token ids with padding in the mask and more than one token type."""
   rng = np.random.default_rng(seed)

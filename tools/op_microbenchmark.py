@@ -17,7 +17,6 @@ is needed; on a phone use tools/benchmark_on_device.py
 import argparse
 import os
 import statistics
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -26,6 +25,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D  # noqa: E402,E501
+from sqz_tf.benchmark.round_robin import round_robin  # noqa: E402
 from sqz_tf.export import tflite  # noqa: E402
 
 HIDDEN, HEADS, FFN = 768, 12, 3072
@@ -80,28 +80,17 @@ def pieces(seq, int8):
   return result
 
 
-def time_interleaved(models, threads, runs, warmup=5):
-  runners = {}
+def time_interleaved(models, threads, runs):
+  """{name: median seconds} of each model on random inputs, interleaved."""
+  calls = {}
   for name, data in models.items():
     runner = tflite.interpreter(data, num_threads=threads)
-    inputs = [np.random.default_rng(0).standard_normal(d["shape"]).astype(
-        np.float32) for d in runner.get_input_details()]
-    runners[name] = (runner, inputs)
-    for _ in range(warmup):
-      _invoke(runner, inputs)
-  samples = {name: [] for name in runners}
-  for _ in range(runs):
-    for name, (runner, inputs) in runners.items():
-      start = time.perf_counter()
-      _invoke(runner, inputs)
-      samples[name].append(time.perf_counter() - start)
-  return {name: statistics.median(s) for name, s in samples.items()}
-
-
-def _invoke(runner, inputs):
-  for detail, value in zip(runner.get_input_details(), inputs):
-    runner.set_tensor(detail["index"], value)
-  runner.invoke()
+    for detail in runner.get_input_details():
+      runner.set_tensor(detail["index"], np.random.default_rng(0)
+                        .standard_normal(detail["shape"]).astype(np.float32))
+    calls[name] = runner.invoke  # the inputs stay set between runs
+  return {name: statistics.median(s)
+          for name, s in round_robin(calls, runs).items()}
 
 
 def main():

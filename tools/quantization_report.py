@@ -21,18 +21,17 @@ ops XNNPACK leaves to TFLite's kernels in each.
 Writes report.json and report.md to --output_dir.
 """
 
+import functools
 import json
 import os
-import statistics
 import sys
-import time
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
-import numpy as np  # noqa: E402
-
 from sqz_tf import cli  # noqa: E402
+from sqz_tf.benchmark.report import latency_stats  # noqa: E402
+from sqz_tf.benchmark.round_robin import round_robin  # noqa: E402
 from sqz_tf.configs import SqueezeBertConfig  # noqa: E402
 from sqz_tf.data import glue  # noqa: E402
 from sqz_tf.export import calibration  # noqa: E402
@@ -95,19 +94,14 @@ def op_study_files(int8_bytes):
 
 
 def time_interleaved(files, inputs):
-  """{name: (median s, p90 s)}: one run of each in turn, so noise is shared."""
-  runners = {name: tflite.interpreter(data, num_threads=FLAGS.num_threads)
-             .get_signature_runner() for name, data in files.items()}
-  for runner in runners.values():
-    for _ in range(FLAGS.warmup_runs):
-      runner(**inputs)
-  samples = {name: [] for name in runners}
-  for _ in range(FLAGS.runs):
-    for name, runner in runners.items():
-      start = time.perf_counter()
-      runner(**inputs)
-      samples[name].append(time.perf_counter() - start)
-  return {name: (statistics.median(s), float(np.percentile(s, 90)))
+  """{name: (median s, p90 s)} of each model on `inputs`, interleaved."""
+  calls = {}
+  for name, data in files.items():
+    runner = tflite.interpreter(data, num_threads=FLAGS.num_threads
+                                ).get_signature_runner()
+    calls[name] = functools.partial(runner, **inputs)
+  samples = round_robin(calls, FLAGS.runs, FLAGS.warmup_runs)
+  return {name: tuple(latency_stats(s).values())
           for name, s in samples.items()}
 
 

@@ -57,12 +57,6 @@ def _conv_lowering(model):
       layer.lowering = lowering
 
 
-def is_quantization_aware(model):
-  """Whether `model` was annotated for QAT (holds tfmot quantize wrappers)."""
-  return any(type(layer).__name__.startswith("Quantize")
-             for layer in model._flatten_layers())  # pylint: disable=protected-access
-
-
 def _check_model(model, quantization, seq_length, representative_inputs):
   config = getattr(model, "model_config", None)
   if config is None or set(model.input_names) != set(ENCODER_INPUTS):
@@ -71,7 +65,7 @@ def _check_model(model, quantization, seq_length, representative_inputs):
   if not 0 < seq_length <= config.max_position_embeddings:
     raise SqzError(f"seq_length {seq_length} is outside 1.."
                    f"{config.max_position_embeddings} (max_position_embeddings)")
-  if (quantization == "qat") != is_quantization_aware(model):
+  if (quantization == "qat") != getattr(model, "quantization_aware", False):
     raise SqzError("--quantization=qat needs a quantization-aware model "
                    "(run_classifier --quantization_aware), and such a model "
                    "exports only with qat")

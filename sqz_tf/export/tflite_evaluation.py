@@ -16,20 +16,23 @@ from sqz_tf.models.encoder import ENCODER_INPUTS
 from sqz_tf.training.glue_finetuning import predict_logits
 
 
-def input_shape(tflite_bytes):
-  """(batch_size, seq_length) the TFLite model was exported with."""
-  details = tflite.interpreter(tflite_bytes).get_signature_runner()
-  shapes = {tuple(d["shape"]) for d in details.get_input_details().values()}
+def _input_shape(runner):
+  shapes = {tuple(d["shape"]) for d in runner.get_input_details().values()}
   if len(shapes) != 1 or len(next(iter(shapes))) != 2:
     raise SqzError(f"not an sqz_tf TFLite classifier: input shapes {shapes}")
   return next(iter(shapes))
 
 
+def input_shape(tflite_bytes):
+  """(batch_size, seq_length) the TFLite model was exported with."""
+  return _input_shape(tflite.interpreter(tflite_bytes).get_signature_runner())
+
+
 def tflite_logits(tflite_bytes, features, num_threads=2):
   """Outputs for every row of `features`, in the model's fixed batches."""
-  batch_size, _ = input_shape(tflite_bytes)
   runner = tflite.interpreter(tflite_bytes,
                               num_threads=num_threads).get_signature_runner()
+  batch_size, _ = _input_shape(runner)
   rows = len(features["input_word_ids"])
   outputs = []
   for start in range(0, rows, batch_size):
