@@ -23,8 +23,11 @@ flags.DEFINE_string("output", None,
                     "Output: a .keras file (or SavedModel directory), or with "
                     "--to_hf an HF checkpoint directory.")
 flags.DEFINE_enum("model_type", "auto", convert.MODEL_TYPES,
-                  "Model to build from the HF checkpoint; auto picks "
-                  "classifier, pretrainer or encoder from its tensors.")
+                  "Model to build from the HF checkpoint. auto: the one "
+                  "config.json's architectures names (without it, only "
+                  "checkpoints whose tensors are unambiguous: encoder or "
+                  "MLM pretrainer). Otherwise it must agree with "
+                  "architectures.")
 flags.DEFINE_bool("to_hf", False, "Convert a Keras model to an HF directory.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.mark_flag_as_required("output")

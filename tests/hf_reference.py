@@ -54,6 +54,8 @@ def hf_outputs(model, inputs, positions=None, sop_head=None):
 def save_as_torch_bin(model, directory, extra_tensors=None):
   """The layout of the published checkpoints: config.json + a state-dict pickle."""
   os.makedirs(directory, exist_ok=True)
+  # save_pretrained names the class in config.json; published files do too.
+  model.config.architectures = [type(model).__name__]
   model.config.save_pretrained(directory)
   state = dict(model.state_dict())  # keeps tied duplicates, as old files do
   state.update(extra_tensors or {})

@@ -17,6 +17,9 @@ import tensorflow as tf
 import torch
 import transformers
 
+from sqz_tf.errors import ConversionError
+from sqz_tf.hf import architectures
+from sqz_tf.hf import convert
 from tests import hf_reference
 from tests.tiny_configs import TINY_CONFIGS
 from tests.tiny_configs import masked_positions
@@ -118,6 +121,9 @@ def test_to_hf_round_trip(converted, tmp_path, head):
                                    f"--keras_model={case['keras_path']}",
                                    f"--output={out_dir}")
   assert result.returncode == 0, result.stderr[-3000:]
+  with open(os.path.join(out_dir, "config.json")) as f:
+    assert json.load(f)["architectures"] == [
+        type(case["hf_model"]).__name__]
 
   exported = safetensors.numpy.load_file(os.path.join(out_dir,
                                                       "model.safetensors"))
@@ -190,6 +196,15 @@ def test_bad_inputs(converted, tmp_path):
   def bert_config(config):
     config["model_type"] = "bert"
 
+  def no_arch(config):
+    del config["architectures"]
+
+  def two_arch(config):
+    config["architectures"] = ["SqueezeBertForMaskedLM", "SqueezeBertModel"]
+
+  def bert_arch(config):
+    config["architectures"] = ["BertForMaskedLM"]
+
   def extra_tensor(tensors):
     tensors["encoder.layers.0.extra.weight"] = np.zeros([3], np.float32)
 
@@ -204,10 +219,20 @@ def test_bad_inputs(converted, tmp_path):
        "checkpoint tensors the encoder does not use: "
        "encoder.layers.0.extra.weight"),
       ([f"--hf_dir={mlm_dir}", "--model_type=encoder"],
+       "config.json's architectures is SqueezeBertForMaskedLM, which "
+       "converts to a pretrainer, not the --model_type=encoder asked for"),
+      ([f"--hf_dir={_edited_copy(mlm_dir, tmp_path / 'noarch', no_arch)}",
+        "--model_type=encoder"],
        "checkpoint tensors the encoder does not use: cls.predictions.bias"),
-      ([f"--hf_dir={mlm_dir}", "--model_type=classifier"],
+      ([f"--hf_dir={_edited_copy(mlm_dir, tmp_path / 'noarch2', no_arch)}",
+        "--model_type=classifier"],
        "model weights not in the checkpoint: classifier.bias, "
        "classifier.weight"),
+      ([f"--hf_dir={_edited_copy(mlm_dir, tmp_path / 'two', two_arch)}"],
+       "config.json's architectures should name one model class"),
+      ([f"--hf_dir={_edited_copy(mlm_dir, tmp_path / 'bertarch', bert_arch)}"],
+       "config.json's architectures is 'BertForMaskedLM', not a supported "
+       "SqueezeBERT model"),
   ]
   commands, outputs = [], []
   for index, (args, _) in enumerate(cases):
@@ -238,3 +263,58 @@ def test_existing_output_is_never_destroyed(converted, tmp_path):
   _expect_error(failed, "not a SqueezeBERT config", None)
   assert output.read_text() == "the user's file"
   assert not [f for f in os.listdir(tmp_path) if ".tmp-" in f]
+
+
+# What to build: config.json's architectures decides, for every HF class.
+
+def _hf_model_classes():
+  return sorted(
+      (name for name in dir(transformers) if name.startswith("SqueezeBert")
+       and isinstance(getattr(transformers, name), type)
+       and issubclass(getattr(transformers, name),
+                      transformers.SqueezeBertPreTrainedModel)
+       and name != "SqueezeBertPreTrainedModel"))
+
+
+def _saved_hf_model(hf_class, directory, seed=0, num_labels=3):
+  torch.manual_seed(seed)
+  config = transformers.SqueezeBertConfig(
+      **TINY_CONFIGS["squeezebert_groups"], num_labels=num_labels)
+  model = getattr(transformers, hf_class)(config).eval()
+  model.save_pretrained(directory)
+  return model
+
+
+@pytest.mark.parametrize("hf_class", _hf_model_classes())
+def test_every_hf_class_converts_to_its_model_or_is_refused(tmp_path,
+                                                            hf_class):
+  hf_model = _saved_hf_model(hf_class, str(tmp_path))
+  supported = {a.hf_name: a for a in architectures.SUPPORTED}
+  if hf_class not in supported:
+    with pytest.raises(ConversionError, match=f"{hf_class} checkpoints are "
+                       "not supported yet; supported: SqueezeBertModel"):
+      convert.hf_to_keras(str(tmp_path))
+    return
+  model, _ = convert.hf_to_keras(str(tmp_path))
+  assert type(model) is supported[hf_class].model_class
+  if hf_class == "SqueezeBertForMaskedLM":
+    return  # MLM parity needs positions: the CLI cases above cover it
+  inputs = tiny_inputs(tiny_config())
+  expected = hf_reference.hf_outputs(hf_model, inputs)
+  outputs = model(inputs, training=False)
+  outputs = outputs if isinstance(outputs, dict) else {"logits": outputs}
+  for key, value in expected.items():
+    np.testing.assert_allclose(outputs[key].numpy(), value, atol=TOLERANCE)
+  assert convert.hf_config_dict(model)["architectures"] == [hf_class]
+
+
+def test_classifier_tensors_without_architectures_are_ambiguous(tmp_path):
+  _saved_hf_model("SqueezeBertForSequenceClassification", str(tmp_path))
+  _edited_copy(str(tmp_path), tmp_path / "noarch",
+               lambda config: config.pop("architectures"))
+  with pytest.raises(ConversionError, match=r"config.json names no "
+                     r"architectures and the head tensors \(classifier\) fit "
+                     "several models; give --model_type"):
+    convert.hf_to_keras(str(tmp_path / "noarch"))
+  model, _ = convert.hf_to_keras(str(tmp_path / "noarch"), "classifier")
+  assert type(model).__name__ == "SqueezeBertClassifier"

@@ -14,13 +14,13 @@ import tensorflow as tf
 from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.errors import ConfigError
 from sqz_tf.errors import ConversionError
+from sqz_tf.hf import architectures
 from sqz_tf.hf import weight_map
 from sqz_tf.models.classifier import SqueezeBertClassifier
-from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
 from sqz_tf.utils.files import atomic_output
 
-MODEL_TYPES = ("auto", "encoder", "pretrainer", "classifier")
+MODEL_TYPES = architectures.MODEL_TYPES
 _MAX_LISTED = 20
 
 
@@ -114,36 +114,12 @@ def _modern_name(name):
 
 # HF -> Keras.
 
-def detect_model_type(tensors) -> str:
-  if "classifier.weight" in tensors:
-    return "classifier"
-  if any(name.startswith("cls.predictions.") for name in tensors):
-    return "pretrainer"
-  return "encoder"
-
-
-def _build_model(model_type, config, hf_config, tensors):
-  if model_type == "encoder":
-    return SqueezeBertEncoder(config)
-  if model_type == "pretrainer":
-    return SqueezeBertPretrainer(config)
-  id2label = hf_config.get("id2label")
-  if id2label:
-    num_labels = len(id2label)
-  elif "classifier.weight" in tensors:
-    num_labels = tensors["classifier.weight"].shape[0]
-  else:
-    raise ConversionError("cannot tell the number of labels: config.json has "
-                          "no id2label and the checkpoint no classifier.weight")
-  try:
-    return SqueezeBertClassifier(config, num_labels, id2label=id2label)
-  except ValueError as e:
-    raise ConversionError(f"bad id2label in config.json: {e}") from None
-
-
 def hf_to_keras(hf_dir: str, model_type: str = "auto"):
   """Builds the sqz_tf model of an HF SqueezeBERT checkpoint directory.
 
+  What to build comes from config.json's `architectures` (see
+  `architectures.resolve`; `model_type` must agree with it, or decides when
+  config.json names none).
   Strict: every checkpoint tensor must fill a model weight of the same shape
   and every model weight must be filled. Exceptions: the `position_ids`
   buffer is skipped, tied duplicates must equal their original, and a
@@ -160,9 +136,9 @@ def hf_to_keras(hf_dir: str, model_type: str = "auto"):
     config = SqueezeBertConfig.from_hf_dict(hf_config)
   except ConfigError as e:
     raise ConversionError(f"{os.path.join(hf_dir, 'config.json')}: {e}") from None
-  if model_type == "auto":
-    model_type = detect_model_type(tensors)
-  model = _build_model(model_type, config, hf_config, tensors)
+  architecture = architectures.resolve(hf_config, tensors, model_type)
+  model_type = architecture.model_type
+  model = architecture.build(config, hf_config, tensors)
   prefix = ("transformer." if any(name.startswith("transformer.")
                                   for name in tensors) else "")
   links = weight_map.model_links(model, encoder_prefix=prefix)
@@ -218,7 +194,7 @@ def save_keras_model(model, output: str, overwrite: bool = False):
 
 def hf_config_dict(model):
   config = model.model_config.to_hf_dict()
-  config["architectures"] = [weight_map.HF_ARCHITECTURES[type(model)]]
+  config["architectures"] = [architectures.for_model(model).hf_name]
   config["tie_word_embeddings"] = True
   if isinstance(model, SqueezeBertClassifier):
     config["id2label"] = {str(i): label for i, label in model.id2label.items()}
@@ -229,15 +205,13 @@ def hf_config_dict(model):
 def keras_to_hf(model, output_dir: str, overwrite: bool = False):
   """Writes `output_dir` with config.json and model.safetensors for HF.
 
-  `transformers.SqueezeBert{Model,ForMaskedLM,ForSequenceClassification}`
-  load it (matching the model type). Tied tensors are written once, as HF's
+  The transformers class that `architectures` names loads it (see
+  `architectures.SUPPORTED`). Tied tensors are written once, as HF's
   `save_pretrained` does; a pretrainer's SOP head is kept as
   `cls.seq_relationship.*`, which `SqueezeBertForMaskedLM` ignores.
   """
   from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top
-  if type(model) not in weight_map.HF_ARCHITECTURES:
-    raise ConversionError(f"not an sqz_tf SqueezeBERT model: "
-                          f"{type(model).__name__}")
+  architectures.for_model(model)  # ours, or a one-line error
   tensors = {link.hf_name: np.ascontiguousarray(
       link.to_hf(link.variable.numpy()).astype(np.float32))
              for link in weight_map.model_links(model)}
@@ -261,7 +235,7 @@ def load_sqz_model(path: str):
   except Exception as e:  # pylint: disable=broad-except
     raise ConversionError(f"cannot load Keras model {path}: "
                           f"{str(e).splitlines()[0]}") from None
-  if type(model) not in weight_map.HF_ARCHITECTURES:
+  if type(model) not in {a.model_class for a in architectures.SUPPORTED}:
     raise ConversionError(f"{path} is not an sqz_tf SqueezeBERT model "
                           f"(it holds a {type(model).__name__})")
   return model

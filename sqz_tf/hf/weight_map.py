@@ -26,11 +26,6 @@ TIED_TENSORS = (
 # Buffers, not weights, that old checkpoints carry.
 IGNORED_SUFFIXES = ("embeddings.position_ids",)
 SOP_HEAD = ("cls.seq_relationship.weight", "cls.seq_relationship.bias")
-HF_ARCHITECTURES = {
-    SqueezeBertEncoder: "SqueezeBertModel",
-    SqueezeBertPretrainer: "SqueezeBertForMaskedLM",
-    SqueezeBertClassifier: "SqueezeBertForSequenceClassification",
-}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,6 +86,23 @@ def encoder_links(encoder: SqueezeBertEncoder, prefix: str):
   return links
 
 
+def _pretrainer_head(model):
+  head = model.masked_lm
+  return [
+      *_dense(head.dense, "cls.predictions.transform.dense"),
+      *_layer_norm(head.layer_norm, "cls.predictions.transform.LayerNorm"),
+      WeightLink("cls.predictions.bias", head.bias, COPY),
+      *_dense(model.sentence_order, "cls.seq_relationship"),
+  ]
+
+
+# The head weights of each model class beside its encoder.
+HEAD_LINKS = {
+    SqueezeBertPretrainer: _pretrainer_head,
+    SqueezeBertClassifier: lambda model: _dense(model.head, "classifier"),
+}
+
+
 def model_links(model, encoder_prefix=""):
   """Every weight of an sqz_tf model with its HF name.
 
@@ -100,17 +112,7 @@ def model_links(model, encoder_prefix=""):
   """
   if isinstance(model, SqueezeBertEncoder):
     return encoder_links(model, encoder_prefix)
-  links = encoder_links(model.encoder, "transformer.")
-  if isinstance(model, SqueezeBertPretrainer):
-    head = model.masked_lm
-    links += [
-        *_dense(head.dense, "cls.predictions.transform.dense"),
-        *_layer_norm(head.layer_norm, "cls.predictions.transform.LayerNorm"),
-        WeightLink("cls.predictions.bias", head.bias, COPY),
-        *_dense(model.sentence_order, "cls.seq_relationship"),
-    ]
-  elif isinstance(model, SqueezeBertClassifier):
-    links += _dense(model.head, "classifier")
-  else:
+  head_links = HEAD_LINKS.get(type(model))
+  if head_links is None:
     raise TypeError(f"not an sqz_tf SqueezeBERT model: {type(model).__name__}")
-  return links
+  return encoder_links(model.encoder, "transformer.") + head_links(model)
