@@ -1,13 +1,14 @@
-r"""The GLUE dev metric of an exported TFLite classifier, beside float Keras.
+r"""A TFLite model's task metrics on a split, beside its float Keras model's.
 
   python -m sqz_tf.evaluate_tflite --tflite=sst2_int8_mixed.tflite \
       --task=sst2 --data_dir=glue/SST-2 --vocab_file=vocab.txt \
       --model=runs/sst2/classifier.keras
 
-Tokenizes the split at the model's fixed sequence length, runs every row
-through the TFLite model (ai_edge_litert, XNNPACK), and prints the task's
-metrics; with --model also the float model's metrics and the share of rows
-where both predict the same class (mean |difference| for STS-B).
+Featurizes the split as finetuning does, at the model's fixed sequence
+length, runs every row through the TFLite model (ai_edge_litert, XNNPACK),
+and prints the task's metrics; with --model also the float model's metrics
+and how closely the two agree (GLUE: the share of rows where both predict
+the same class; mean |difference| for STS-B).
 """
 
 import json
@@ -15,17 +16,16 @@ import json
 from absl import flags
 
 from sqz_tf import cli
-from sqz_tf.data import glue
+from sqz_tf import tasks
 from sqz_tf.errors import SqzError
 from sqz_tf.export import calibration
 from sqz_tf.export import tflite_evaluation
-from sqz_tf.training.glue_finetuning import eval_splits
 from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
 
-flags.DEFINE_string("tflite", None, "The .tflite classifier.")
-flags.DEFINE_string("task", None, "GLUE task, e.g. sst2, rte.")
-flags.DEFINE_string("data_dir", None, "The task's GLUE TSV directory.")
+flags.DEFINE_string("tflite", None, "The .tflite model.")
+flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE).")
+flags.DEFINE_string("data_dir", None, "The task's data directory.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model.")
 flags.DEFINE_string("model", None, "The float Keras model to compare with.")
 flags.DEFINE_string("split", None, "Split to score (default: the dev split"
@@ -44,15 +44,15 @@ def main(argv):
       tflite_bytes = f.read()
   except OSError as e:
     raise SqzError(f"cannot read {FLAGS.tflite}: {e.strerror}") from None
-  task = glue.get_task(FLAGS.task)
   _, seq_length = tflite_evaluation.input_shape(tflite_bytes)
   float_model = load_model_file(FLAGS.model) if FLAGS.model else None
+  task = tasks.get_task(FLAGS.task, float_model)
   results = {}
-  for split in [FLAGS.split] if FLAGS.split else eval_splits(task):
-    features = calibration.task_features(FLAGS.data_dir, task.name,
-                                         FLAGS.vocab_file, seq_length, split)
-    results[split] = tflite_evaluation.evaluate(tflite_bytes, task.name,
-                                                features, float_model)
+  for split in [FLAGS.split] if FLAGS.split else task.eval_splits():
+    data = calibration.load_task_split(FLAGS.data_dir, task, FLAGS.vocab_file,
+                                       seq_length, split)
+    results[split] = tflite_evaluation.evaluate(tflite_bytes, task, data,
+                                                float_model)
   text = json.dumps(results, indent=2)
   print(text)
   if FLAGS.output_json:

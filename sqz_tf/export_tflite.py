@@ -35,11 +35,14 @@ flags.DEFINE_enum("quantization", "float32", tflite.QUANTIZATIONS,
 flags.DEFINE_integer("seq_length", 128, "Fixed sequence length.")
 flags.DEFINE_integer("batch_size", 1, "Fixed batch size.")
 flags.DEFINE_string("representative_data", None,
-                    "GLUE task directory or classification TFRecord pattern "
-                    "for calibration (int8, int8_mixed).")
-flags.DEFINE_string("task", None, "GLUE task of --representative_data.")
+                    "Task data directory (its train split; with --task) or "
+                    "classification TFRecord pattern for calibration (int8, "
+                    "int8_mixed).")
+flags.DEFINE_string("task", None, "Task of --representative_data, e.g. "
+                    "sst2 (GLUE).")
 flags.DEFINE_string("vocab_file", None,
-                    "vocab.txt to tokenize a GLUE --representative_data.")
+                    "vocab.txt to tokenize a --representative_data "
+                    "directory.")
 flags.DEFINE_integer("num_calibration_examples", 200,
                      "Examples drawn (fixed seed) for calibration.")
 flags.DEFINE_string("float_model", None,
@@ -61,7 +64,7 @@ def main(argv):
     representative = calibration.representative_inputs(
         FLAGS.representative_data, FLAGS.seq_length,
         FLAGS.num_calibration_examples, FLAGS.task, FLAGS.vocab_file,
-        FLAGS.batch_size)
+        FLAGS.batch_size, model=model)
   tflite_bytes = tflite.convert(model, FLAGS.quantization, FLAGS.seq_length,
                                 FLAGS.batch_size, representative)
   # Random ids check shapes and ops; real text checks what users will see.

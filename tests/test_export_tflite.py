@@ -212,7 +212,7 @@ def test_cli_refuses_bad_input_and_writes_nothing(toy, tmp_path):
       "empty data": (_export_command(
           toy, tmp_path / "d.tflite", "--quantization=int8_mixed",
           f"--representative_data={toy / 'empty'}", "--task=rte",
-          f"--vocab_file={toy / 'vocab.txt'}"), "no RTE train examples"),
+          f"--vocab_file={toy / 'vocab.txt'}"), "RTE train: no examples"),
       "exists": (_export_command(toy, tmp_path / "kept.tflite"),
                  "output already exists"),
   }

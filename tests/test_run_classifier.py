@@ -16,11 +16,11 @@ from sqz_tf.data.classification_pipeline import in_memory_dataset_fn
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertPretrainer
-from sqz_tf.training.classification_task import ClassificationTask
-from sqz_tf.training.classification_task import Distillation
-from sqz_tf.training.classification_task import distillation_loss
-from sqz_tf.training.glue_finetuning import predict_logits
-from sqz_tf.training.initialization import initialize_classifier
+from sqz_tf.tasks import predict
+from sqz_tf.tasks.sentence_prediction import Distillation
+from sqz_tf.tasks.sentence_prediction import SentencePredictionTask
+from sqz_tf.tasks.sentence_prediction import distillation_loss
+from sqz_tf.training.initialization import initialize_encoder_or_all
 from sqz_tf.training.lamb import LAMB
 from sqz_tf.training.trainer import Trainer
 from sqz_tf.training.trainer import TrainerOptions
@@ -138,13 +138,13 @@ def test_init_from_pretraining_outputs_converted_and_mnli_models(tmp_path):
   tf.train.Checkpoint(model=pretrainer).save(str(tmp_path / "run" /
                                                  "checkpoints" / "ckpt"))
   classifier = SqueezeBertClassifier(config, 2)
-  initialize_classifier(classifier, str(tmp_path / "run"))
+  initialize_encoder_or_all(classifier, str(tmp_path / "run"))
   assert _same(classifier.encoder, pretrainer.encoder)
   # (b) an encoder as convert_hf_checkpoint writes it (a .keras encoder).
   encoder = SqueezeBertEncoder(config)
   encoder.save(str(tmp_path / "encoder.keras"))
   classifier = SqueezeBertClassifier(config, 2)
-  initialize_classifier(classifier,
+  initialize_encoder_or_all(classifier,
                         tf.keras.models.load_model(str(tmp_path /
                                                        "encoder.keras")))
   assert _same(classifier.encoder, encoder)
@@ -152,13 +152,13 @@ def test_init_from_pretraining_outputs_converted_and_mnli_models(tmp_path):
   mnli = SqueezeBertClassifier(config, 3)
   classifier = SqueezeBertClassifier(config, 2)
   head_before = classifier.head.get_weights()
-  initialize_classifier(classifier, mnli)
+  initialize_encoder_or_all(classifier, mnli)
   assert _same(classifier.encoder, mnli.encoder)
   assert all(np.array_equal(a, b) for a, b in zip(classifier.head.get_weights(),
                                                   head_before))
   # Same label count: the whole classifier.
   same = SqueezeBertClassifier(config, 3)
-  initialize_classifier(same, mnli)
+  initialize_encoder_or_all(same, mnli)
   assert _same(same, mnli)
 
 
@@ -168,7 +168,7 @@ def test_mismatched_init_is_reported_by_name():
       vocab_size=60, hidden_size=32, num_hidden_layers=1,
       num_attention_heads=2, intermediate_size=32, embedding_size=32))
   with pytest.raises(Exception, match="word_embeddings.* has shape"):
-    initialize_classifier(classifier, wider)
+    initialize_encoder_or_all(classifier, wider)
 
 
 # Distillation.
@@ -207,17 +207,17 @@ def test_student_reaches_teacher_predictions(tmp_path, num_labels):
                         if num_labels > 1
                         else rng.random(count).astype(np.float32)),
               "teacher_logits": teacher}
-  task = ClassificationTask(config, num_labels,
-                            distillation=Distillation(alpha=0.0))
+  task = SentencePredictionTask("stsb" if num_labels == 1 else "mnli", config,
+                                distillation=Distillation(alpha=0.0))
   tf.keras.utils.set_random_seed(0)
   trainer = Trainer(task, tf.distribute.get_strategy(),
                     TrainerOptions(str(tmp_path), num_train_steps=300,
                                    global_batch_size=16,
                                    save_checkpoints_steps=300, log_steps=100),
                     optimizer_fn=lambda: LAMB(1e-2))
-  before = predict_logits(trainer.model, features)
+  before = predict(trainer.model, features)["logits"]
   trainer.train(in_memory_dataset_fn(features, 16, shuffle_seed=0))
-  after = predict_logits(trainer.model, features)
+  after = predict(trainer.model, features)["logits"]
   if num_labels == 1:
     assert np.abs(after - teacher).mean() < 0.3 * np.abs(before - teacher).mean()
   else:

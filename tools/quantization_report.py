@@ -30,10 +30,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from absl import flags  # noqa: E402
 from sqz_tf import cli  # noqa: E402
+from sqz_tf import tasks  # noqa: E402
 from sqz_tf.benchmark.report import latency_stats  # noqa: E402
 from sqz_tf.benchmark.round_robin import round_robin  # noqa: E402
 from sqz_tf.configs import SqueezeBertConfig  # noqa: E402
-from sqz_tf.data import glue  # noqa: E402
 from sqz_tf.export import calibration  # noqa: E402
 from sqz_tf.export import float_islands  # noqa: E402
 from sqz_tf.export import tflite  # noqa: E402
@@ -107,14 +107,14 @@ def time_interleaved(files, inputs):
 
 def main(argv):
   del argv
-  task = glue.get_task(FLAGS.task)
+  task = tasks.get_task(FLAGS.task)
   float_model = load_model_file(FLAGS.model)
   qat_model = load_model_file(FLAGS.qat_model) if FLAGS.qat_model else None
   representative = calibration.representative_inputs(
       FLAGS.data_dir, FLAGS.seq_length, FLAGS.num_calibration_examples,
       task.name, FLAGS.vocab_file)
-  dev = calibration.task_features(FLAGS.data_dir, task.name, FLAGS.vocab_file,
-                                  FLAGS.seq_length, "dev")
+  dev = calibration.load_task_split(FLAGS.data_dir, task, FLAGS.vocab_file,
+                                   FLAGS.seq_length, "dev")
   groups = {"finetuned": export_all(float_model, qat_model, representative)}
   if FLAGS.save_tflite_dir:
     os.makedirs(FLAGS.save_tflite_dir, exist_ok=True)
@@ -125,7 +125,7 @@ def main(argv):
   rows = {}
   for name, data in groups["finetuned"].items():
     log(f"evaluating {name}")
-    result = tflite_evaluation.evaluate(data, task.name, dev, float_model)
+    result = tflite_evaluation.evaluate(data, task, dev, float_model)
     placement = tflite.op_placement(data)
     rows[("finetuned", name)] = {
         "size_mb": len(data) / 1e6, "metric": result["tflite"],
@@ -134,7 +134,7 @@ def main(argv):
         "tflite_kernel_ops": placement[1]}
     if name == "qat":  # also against the QAT Keras model it came from
       rows[("finetuned", name)]["agreement_with_qat_keras"] = (
-          tflite_evaluation.evaluate(data, task.name, dev,
+          tflite_evaluation.evaluate(data, task, dev,
                                      qat_model).get("agreement"))
   if FLAGS.latency_config:
     config = SqueezeBertConfig.from_json_file(FLAGS.latency_config)

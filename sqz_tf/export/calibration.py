@@ -6,16 +6,17 @@
   tflite.convert(classifier, "int8_mixed", 128, representative_inputs=inputs)
 
 Calibration sets activation ranges, so it must see text like what the model
-will see: rows drawn at random (fixed seed) from a GLUE task's train split,
-tokenized like finetuning does, or read from classification TFRecords.
+will see: rows drawn at random (fixed seed) from a task's train split,
+featurized as finetuning does (`FinetuningTask.load_split`), or read from
+classification TFRecords.
 """
 
 import os
 
 import numpy as np
 
+from sqz_tf import tasks
 from sqz_tf.data import classification_pipeline
-from sqz_tf.data import glue
 from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
 from sqz_tf.models.encoder import ENCODER_INPUTS
@@ -32,23 +33,15 @@ def sample_inputs(config, batch_size, seq_length, seed=0):
           "input_type_ids": np.zeros((batch_size, seq_length), np.int32)}
 
 
-def task_features(data_dir, task, vocab_file, seq_length, split,
-                  num_examples=None, seed=0):
-  """Numpy features (`label` included) of a GLUE split, maybe a random subset."""
+def load_task_split(data_dir, task, vocab_file, seq_length, split,
+                    num_examples=None, seed=0, model=None):
+  """A task's split featurized at `seq_length` (maybe a random subset)."""
   if not task or not vocab_file:
-    raise SqzError("reading a GLUE directory needs --task and --vocab_file")
-  task = glue.get_task(task)
-  examples = glue.read_examples(task.name, data_dir, split)
-  if num_examples is not None and len(examples) > num_examples:
-    chosen = np.random.default_rng(seed).choice(len(examples), num_examples,
-                                                replace=False)
-    examples = [examples[i] for i in sorted(chosen)]
-  if not examples:
-    raise SqzError(f"no {task.name} {split} examples in {data_dir}")
+    raise SqzError("reading a task directory needs --task and --vocab_file")
+  task = tasks.get_task(task, model) if isinstance(task, str) else task
   tokenizer = BertTokenizerLayer.from_vocab_file(vocab_file,
                                                  seq_length=seq_length)
-  return classification_pipeline.examples_to_features(examples, task.name,
-                                                      tokenizer)
+  return task.load_split(data_dir, split, tokenizer, num_examples, seed)
 
 
 def _record_features(file_pattern, seq_length, num_examples):
@@ -61,19 +54,20 @@ def _record_features(file_pattern, seq_length, num_examples):
 
 
 def representative_inputs(source, seq_length, num_examples, task=None,
-                          vocab_file=None, batch_size=1, seed=0):
-  """Calibration batches from a GLUE task directory or classification records.
+                          vocab_file=None, batch_size=1, seed=0, model=None):
+  """Calibration batches from a task's data directory or classification records.
 
   Returns a list of input dicts, each `[batch_size, seq_length]` int32.
   """
   if num_examples < 1:
     raise SqzError("--num_calibration_examples must be at least 1")
   if os.path.isdir(source):
-    features = task_features(source, task, vocab_file, seq_length, "train",
-                             num_examples, seed)
+    features = load_task_split(source, task, vocab_file, seq_length, "train",
+                               num_examples, seed, model).features
   else:
     features = _record_features(source, seq_length, num_examples)
-  rows = len(features["input_word_ids"]) // batch_size * batch_size
+  rows = min(len(features["input_word_ids"]), num_examples)
+  rows = rows // batch_size * batch_size
   if not rows:
     raise SqzError(f"the representative data {source} gave no complete batch "
                    f"of {batch_size}")

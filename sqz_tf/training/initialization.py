@@ -57,21 +57,26 @@ def is_model_file(path):
       os.path.join(path, "saved_model.pb"))
 
 
-def initialize_classifier(classifier, source):
-  """Fills a classifier from an earlier model or run.
+def _same_shapes(source, model):
+  shapes = lambda m: [tuple(w.shape) for w in m.trainable_weights]
+  return type(source) is type(model) and shapes(source) == shapes(model)
 
-  `source` is a loaded model or a checkpoint path. A classifier with the same
-  number of labels gives every weight; any other sqz_tf model (pretrainer,
-  encoder, classifier with other labels, e.g. MNLI for the second stage of
-  the "bells and whistles" recipe) gives the encoder, and the head stays
-  freshly initialized. A checkpoint (prefix or run directory) gives the
-  encoder too.
+
+def initialize_encoder_or_all(model, source):
+  """Fills a finetuning model (encoder + head) from an earlier model or run.
+
+  `source` is a loaded model or a checkpoint path. A model of the same class
+  with the same weight shapes (a classifier with the same labels, say) gives
+  every weight; any other sqz_tf model (pretrainer, encoder, a model with
+  another head, e.g. MNLI for the second stage of the "bells and whistles"
+  recipe) gives the encoder, and the head stays freshly initialized. A
+  checkpoint (prefix or run directory) gives the encoder too.
   """
   if isinstance(source, str):
     prefix = _checkpoint_prefix(source)
     try:
       status = tf.train.Checkpoint(model=tf.train.Checkpoint(
-          encoder=classifier.encoder)).read(prefix)
+          encoder=model.encoder)).read(prefix)
       status.expect_partial()
       status.assert_existing_objects_matched()
     except (ValueError, AssertionError, tf.errors.OpError) as e:
@@ -79,18 +84,18 @@ def initialize_classifier(classifier, source):
                      f"{str(e).splitlines()[0]}") from None
     logging.info("Initialized the encoder from %s; new head", prefix)
     return
-  if getattr(source, "num_labels", None) == classifier.num_labels:
-    _copy_weights(source, classifier, source.name)
-    logging.info("Initialized the whole classifier from %s", source.name)
+  if _same_shapes(source, model):
+    _copy_weights(source, model, source.name)
+    logging.info("Initialized the whole %s from %s", type(model).__name__,
+                 source.name)
     return
   encoder = source if hasattr(source, "transformer_blocks") else getattr(
       source, "encoder", None)
   if encoder is None:
     raise SqzError(f"{type(source).__name__} is not an sqz_tf SqueezeBERT "
                    "model")
-  _copy_weights(encoder, classifier.encoder, source.name)
-  logging.info("Initialized the encoder from %s; new %d-label head",
-               source.name, classifier.num_labels)
+  _copy_weights(encoder, model.encoder, source.name)
+  logging.info("Initialized the encoder from %s; new head", source.name)
 
 
 def initialize_from(model, path):

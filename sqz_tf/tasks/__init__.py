@@ -1,0 +1,35 @@
+"""Downstream task families over one abstraction (`FinetuningTask`).
+
+    task = get_task("rte")            # a GLUE task: SentencePredictionTask
+    split = task.load_split("glue/RTE", "dev", tokenizer)
+
+`get_task` is how export and evaluation tools find a task by the name users
+give on the command line; `model` (a loaded sqz_tf model) supplies what a
+family reads from the model, such as its label names.
+"""
+
+from sqz_tf.data import glue
+from sqz_tf.errors import SqzError
+from sqz_tf.tasks.finetuning_task import FinetuningTask
+from sqz_tf.tasks.finetuning_task import Split
+from sqz_tf.tasks.finetuning_task import predict
+from sqz_tf.tasks.sentence_prediction import SentencePredictionTask
+
+# Task names other than GLUE's -> factory(model or None) -> FinetuningTask.
+FAMILIES = {}
+
+
+def get_task(name, model=None) -> FinetuningTask:
+  """The task users call `name`: a GLUE task or one of FAMILIES."""
+  factory = FAMILIES.get(name.lower())
+  if factory is not None:
+    return factory(model)
+  try:
+    return SentencePredictionTask(glue.get_task(name))
+  except glue.GlueError:
+    known = [*glue.TASKS, *FAMILIES]
+    raise SqzError(f"unknown task {name!r}; known: {', '.join(known)}") from None
+
+
+__all__ = ["FAMILIES", "FinetuningTask", "SentencePredictionTask", "Split",
+           "get_task", "predict"]
