@@ -142,8 +142,7 @@ def main(argv):
                 for split in glue_finetuning.eval_splits(task)
                 if split in task.splits}
 
-  id2label = (None if task.is_regression
-              else dict(enumerate(task.labels)))
+  id2label = dict(enumerate(task.label_names))
   if FLAGS.quantization_aware and source is None:
     raise SqzError("--quantization_aware starts from a finetuned float "
                    "classifier: give it as --init_checkpoint")

@@ -33,9 +33,13 @@ def sample_inputs(config, batch_size, seq_length, seed=0):
 
 
 def task_features(data_dir, task, vocab_file, seq_length, split,
-                  num_examples=None, seed=0):
-  """Numpy features (`label` included) of a GLUE split, maybe a random subset."""
-  if not task or not vocab_file:
+                  num_examples=None, seed=0, tokenizer=None):
+  """Numpy features (`label` included) of a GLUE split, maybe a random subset.
+
+  `tokenizer` (anything with `encode` and `seq_length`) replaces the
+  `BertTokenizerLayer` of `vocab_file`.
+  """
+  if not task or not (vocab_file or tokenizer):
     raise SqzError("reading a GLUE directory needs --task and --vocab_file")
   task = glue.get_task(task)
   examples = glue.read_examples(task.name, data_dir, split)
@@ -45,8 +49,9 @@ def task_features(data_dir, task, vocab_file, seq_length, split,
     examples = [examples[i] for i in sorted(chosen)]
   if not examples:
     raise SqzError(f"no {task.name} {split} examples in {data_dir}")
-  tokenizer = BertTokenizerLayer.from_vocab_file(vocab_file,
-                                                 seq_length=seq_length)
+  if tokenizer is None:
+    tokenizer = BertTokenizerLayer.from_vocab_file(vocab_file,
+                                                   seq_length=seq_length)
   return classification_pipeline.examples_to_features(examples, task.name,
                                                       tokenizer)
 

@@ -179,10 +179,14 @@ def interpreter(tflite_bytes, xnnpack=True, num_threads=2):
   from ai_edge_litert.interpreter import OpResolverType  # pylint: disable=g-import-not-at-top
   resolver = (OpResolverType.AUTO if xnnpack
               else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-  result = Interpreter(model_content=tflite_bytes,
-                       experimental_op_resolver_type=resolver,
-                       num_threads=num_threads)
-  result.allocate_tensors()
+  try:
+    result = Interpreter(model_content=tflite_bytes,
+                         experimental_op_resolver_type=resolver,
+                         num_threads=num_threads)
+    result.allocate_tensors()
+  except (ValueError, RuntimeError) as e:
+    raise SqzError("not a valid TFLite model: "
+                   f"{str(e).strip().splitlines()[0]}") from None
   return result
 
 
