@@ -7,6 +7,7 @@ path (`BertTokenizerLayer` ids into ai_edge_litert) on ASCII text.
 
 import dataclasses
 import json
+import os
 import types
 
 import numpy as np
@@ -16,6 +17,7 @@ from mediapipe.tasks.python.core import base_options
 from mediapipe.tasks.python.text import text_classifier
 from mediapipe.tasks.python.text import text_embedder
 
+from sqz_tf.data import glue
 from sqz_tf.data.glue import read_examples
 from sqz_tf.data.mediapipe_tokenizer import MediaPipeBertTokenizer
 from sqz_tf.data.tokenizer import BertTokenizerLayer
@@ -27,6 +29,7 @@ from sqz_tf.export import tflite
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from tests import data_fixtures
+from tests.cli_runner import REPO
 from tests.cli_runner import run_in_one_process
 from tests.tiny_configs import toy_glue_config
 
@@ -328,6 +331,12 @@ def test_evaluate_tflite_reads_metadata_models(toy, tmp_path):
 
 
 def test_library_checks():
+  assert glue.get_task("sst2").label_names == ("negative", "positive")
+  assert glue.get_task("rte").label_names == ("entailment", "not_entailment")
+  assert glue.get_task("stsb").label_names == ("similarity",)
+  for path in ("README.md", ".ci/run"):  # what installs mediapipe
+    with open(os.path.join(REPO, path), encoding="utf-8") as f:
+      assert f"--no-deps {metadata.MEDIAPIPE_REQUIREMENT}" in f.read(), path
   tokens = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a"]
   data = ("\n".join(tokens) + "\n").encode()
   assert metadata.check_vocab(data, 5) == tokens

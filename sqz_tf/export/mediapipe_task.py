@@ -20,6 +20,7 @@ refusing what MediaPipe would serve wrongly.
 """
 
 import dataclasses
+import functools
 import os
 from typing import List, Optional
 
@@ -156,26 +157,25 @@ def prepare(model, task, vocab_file, labels=None, pooling="pooled",
   vocab_bytes = _read_bytes(vocab_file)
   vocab = metadata.check_vocab(vocab_bytes, config.vocab_size, vocab_file)
   if task == "text_classifier":
-    exported = text_classifier_model(model)
+    wrap = text_classifier_model
+    exported = wrap(model)
     labels = metadata.check_labels(
         labels or [model.id2label[i] for i in range(model.num_labels)],
         model.num_labels)
     kind = ("a regression score" if model.num_labels == 1 else
             "probabilities of " + ", ".join(labels))
-    wrap = text_classifier_model
   else:
     if labels:
       raise SqzError("--labels is for text_classifier exports")
-    exported = text_embedder_model(model, pooling)
+    wrap = functools.partial(text_embedder_model, pooling=pooling)
+    exported = wrap(model)
     kind = f"a {config.hidden_size}-dim {pooling} embedding"
-    wrap = lambda m: text_embedder_model(m, pooling)  # pylint: disable=unnecessary-lambda-assignment
-  description = (f"SqueezeBERT ({config.num_hidden_layers} layers, hidden "
-                 f"{config.hidden_size}); raw text in, {kind} out.")
   return MediaPipeExport(
       task=task, model=exported,
-      reference=wrap(reference) if reference is not None else None,
+      reference=None if reference is None else wrap(reference),
       vocab_bytes=vocab_bytes, vocab=vocab, labels=labels,
-      description=description)
+      description=(f"SqueezeBERT ({config.num_hidden_layers} layers, hidden "
+                   f"{config.hidden_size}); raw text in, {kind} out."))
 
 
 # The accent gap ---------------------------------------------------------------

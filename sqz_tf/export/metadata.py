@@ -34,6 +34,8 @@ from sqz_tf.data import vocab as vocab_lib
 from sqz_tf.errors import SqzError
 
 TASKS = ("text_classifier", "text_embedder")
+# Installed with --no-deps (its absl-py pin clashes with tfmot's; setup.py).
+MEDIAPIPE_REQUIREMENT = "mediapipe==1.2.3"
 METADATA_BUFFER_NAME = b"TFLITE_METADATA"
 METADATA_IDENTIFIER = b"M001"
 VOCAB_FILE = "vocab.txt"
@@ -76,7 +78,7 @@ class TextModelMetadata:
 
   @property
   def vocab_tokens(self):
-    return vocab_text(self.vocab).split("\n")
+    return vocab_lines(self.vocab)
 
 
 def _metadata_schema():
@@ -85,22 +87,20 @@ def _metadata_schema():
     from mediapipe.tasks.metadata import metadata_schema_py_generated
   except ImportError as e:
     raise MetadataError(
-        f"MediaPipe metadata needs the mediapipe package ({e}); install it "
-        "as the README says: pip install --no-deps mediapipe==1.2.3 "
-        "opencv-python-headless") from None
+        f"MediaPipe metadata needs the mediapipe package ({e}): install "
+        "sqz_tf's mediapipe extra, then pip install --no-deps "
+        f"{MEDIAPIPE_REQUIREMENT}") from None
   return metadata_schema_py_generated
 
 
 # Vocabulary and labels -------------------------------------------------------
 
-def vocab_text(data):
-  """The vocabulary file's tokens joined by "\\n", as MediaPipe reads them."""
+def vocab_lines(data):
+  """The lines of vocabulary bytes, less one trailing CR each (as MediaPipe)."""
   lines = data.decode("utf-8").split("\n")
   if lines and lines[-1] == "":
     lines.pop()
-  # MediaPipe strips one "\r" per line (Windows line ends).
-  return "\n".join(line[:-1] if line.endswith("\r") else line
-                   for line in lines)
+  return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def check_vocab(data, vocab_size, path="vocab"):
@@ -111,7 +111,7 @@ def check_vocab(data, vocab_size, path="vocab"):
   lower-cases ASCII text, so [PAD] must be id 0 and the vocabulary uncased.
   """
   try:
-    tokens = vocab_text(data).split("\n")
+    tokens = vocab_lines(data)
   except UnicodeDecodeError as e:
     raise MetadataError(f"{path} is not UTF-8 text (byte {e.start})") from None
   empty = [i + 1 for i, token in enumerate(tokens) if not token.strip()]

@@ -37,9 +37,11 @@ TOLERANCES = {"float32": 1e-4, "float16": 1e-2, "dynamic": 0.1, "int8": 0.5,
 # (tools/quantization_op_study.py). Convolutions, the pooler/classifier
 # FULLY_CONNECTED, the embedding GATHERs and the RESHAPE/TRANSPOSE between
 # them stay int8, so the weights shrink 4x and all compute is delegated.
+# DIV and MAXIMUM only occur in the mean-pooled embedding of a MediaPipe
+# TextEmbedder export (sum / max(token count, 1)).
 INT8_MIXED_FLOAT_OPS = ("ADD", "SUB", "MUL", "MEAN", "SQUARED_DIFFERENCE",
                         "RSQRT", "SOFTMAX", "GELU", "BATCH_MATMUL", "TANH",
-                        "CAST", "STRIDED_SLICE")
+                        "CAST", "STRIDED_SLICE", "DIV", "MAXIMUM")
 
 
 @contextlib.contextmanager
