@@ -46,7 +46,7 @@ flags.DEFINE_integer("num_calibration_examples", 200,
 flags.DEFINE_string("float_model", None,
                     "With --quantization=qat: the float model to compare with "
                     "(default: the QAT model itself).")
-flags.DEFINE_enum("metadata", None, ["text_classifier", "text_embedder"],
+flags.DEFINE_enum("metadata", None, mediapipe_task.TASKS,
                   "Add TFLite Model Metadata for this MediaPipe Tasks task "
                   "(raw text in); needs --vocab_file.")
 flags.DEFINE_list("labels", None, "With --metadata=text_classifier: the "

@@ -330,6 +330,18 @@ def test_evaluate_tflite_reads_metadata_models(toy, tmp_path):
     assert message in lines[-1], lines
 
 
+def test_labels_default_to_id2label_and_can_be_overridden(toy):
+  vocab_file = str(toy.work / "vocab.txt")
+  assert mediapipe_task.prepare(toy.classifier, "text_classifier",
+                                vocab_file).labels == ["negative", "positive"]
+  assert mediapipe_task.prepare(toy.classifier, "text_classifier", vocab_file,
+                                labels=["bad", "good"]).labels == ["bad",
+                                                                   "good"]
+  with pytest.raises(SqzError, match="--labels is for text_classifier"):
+    mediapipe_task.prepare(toy.classifier, "text_embedder", vocab_file,
+                           labels=["bad", "good"])
+
+
 def test_library_checks():
   assert glue.get_task("sst2").label_names == ("negative", "positive")
   assert glue.get_task("rte").label_names == ("entailment", "not_entailment")

@@ -37,6 +37,7 @@ from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.encoder import encoder_inputs
 
+TASKS = metadata.TASKS  # text_classifier, text_embedder
 POOLINGS = ("pooled", "mean")
 
 
