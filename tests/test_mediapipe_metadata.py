@@ -18,7 +18,6 @@ from mediapipe.tasks.python.text import text_classifier
 from mediapipe.tasks.python.text import text_embedder
 
 from sqz_tf.data import glue
-from sqz_tf.data.glue import read_examples
 from sqz_tf.data.mediapipe_tokenizer import MediaPipeBertTokenizer
 from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.data.vocab import load_vocab
@@ -314,7 +313,7 @@ def test_evaluate_tflite_reads_metadata_models(toy, tmp_path):
   assert ours["agreement"] == 1.0  # float32 probabilities, our tokens
   assert theirs["tokenization"] == "mediapipe"
   # --tokenization=mediapipe scores what the real TextClassifier answers.
-  examples = read_examples("sst2", str(work / "SST-2"), "dev")
+  examples = glue.read_examples("sst2", str(work / "SST-2"), "dev")
   with _classifier((work / "classifier.tflite").read_bytes()) as classifier:
     answers = [max(classifier.classify(e.text_a).classifications[0]
                    .categories, key=lambda c: c.score).index

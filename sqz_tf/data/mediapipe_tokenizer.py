@@ -43,7 +43,8 @@ class MediaPipeBertTokenizer:
   """Raw text -> the three int32 inputs MediaPipe feeds a BERT model.
 
   `vocab` is the token list, id = position (the exporter refuses vocabs
-  with empty lines or duplicates, where MediaPipe's ids would differ).
+  with empty lines or duplicates, where MediaPipe's ids would differ;
+  here, as there, the last of repeated tokens wins).
   """
 
   def __init__(self, vocab, seq_length):
