@@ -12,7 +12,8 @@ where both predict the same class (mean |difference| for STS-B).
 A file exported with MediaPipe metadata (export_tflite --metadata) scores
 the same (probabilities have the logits' argmax) and carries its vocabulary,
 so --vocab_file may be left out; --tokenization=mediapipe tokenizes the
-rows as MediaPipe Tasks would in an app.
+rows as MediaPipe Tasks would in an app (the float --model then gets the
+same token ids).
 """
 
 import json
