@@ -25,11 +25,22 @@ setuptools.setup(
         "matplotlib",  # the host benchmark's latency plot
     ],
     extras_require={
+        # MediaPipe Tasks metadata (export_tflite --metadata) and runtime.
+        # The mediapipe wheel itself is installed apart, with --no-deps
+        # (README): every mediapipe release pins absl-py~=2.3 (0.10.30 on)
+        # or protobuf<5 (before), while tensorflow-model-optimization 0.8
+        # pins absl-py~=1.2 and TensorFlow 2.21 needs protobuf>=6.31, so pip
+        # finds no set with both. mediapipe 1.2.3 uses absl only in a
+        # command-line tool; of its other requirements, importing it needs
+        # cv2 (any OpenCV; headless needs no display libraries), and numpy,
+        # flatbuffers, matplotlib and certifi come with ours.
+        "mediapipe": ["opencv-python-headless"],
         "test": [
             "pytest>=8",
             # The CPU build; a bare "torch" pulls a multi-GB CUDA build.
             "torch==2.13.0",
             "transformers>=5",
+            "opencv-python-headless",  # = the mediapipe extra
         ],
     },
 )

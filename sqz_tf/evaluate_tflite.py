@@ -9,6 +9,12 @@ length, runs every row through the TFLite model (ai_edge_litert, XNNPACK),
 and prints the task's metrics; with --model also the float model's metrics
 and how closely the two agree (GLUE: the share of rows where both predict
 the same class; mean |difference| for STS-B).
+
+A file exported with MediaPipe metadata (export_tflite --metadata) scores
+the same (probabilities have the logits' argmax) and carries its vocabulary,
+so --vocab_file may be left out; --tokenization=mediapipe tokenizes the
+rows as MediaPipe Tasks would in an app (the float --model then gets the
+same token ids).
 """
 
 import json
@@ -19,6 +25,7 @@ from sqz_tf import cli
 from sqz_tf import tasks
 from sqz_tf.errors import SqzError
 from sqz_tf.export import calibration
+from sqz_tf.export import mediapipe_task
 from sqz_tf.export import tflite_evaluation
 from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
@@ -26,12 +33,15 @@ from sqz_tf.utils.files import atomic_output
 flags.DEFINE_string("tflite", None, "The .tflite model.")
 flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE).")
 flags.DEFINE_string("data_dir", None, "The task's data directory.")
-flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model.")
+flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model "
+                    "(default: the one packed in its MediaPipe metadata).")
+flags.DEFINE_enum("tokenization", "sqz_tf", mediapipe_task.TOKENIZATIONS,
+                  "Tokenize as finetuning did, or as MediaPipe Tasks would.")
 flags.DEFINE_string("model", None, "The float Keras model to compare with.")
 flags.DEFINE_string("split", None, "Split to score (default: the dev split"
                     "(s)).")
 flags.DEFINE_string("output_json", None, "Also write the results here.")
-flags.mark_flags_as_required(["tflite", "task", "data_dir", "vocab_file"])
+flags.mark_flags_as_required(["tflite", "task", "data_dir"])
 
 FLAGS = flags.FLAGS
 
@@ -45,14 +55,17 @@ def main(argv):
   except OSError as e:
     raise SqzError(f"cannot read {FLAGS.tflite}: {e.strerror}") from None
   _, seq_length = tflite_evaluation.input_shape(tflite_bytes)
+  tokenizer = mediapipe_task.evaluation_tokenizer(
+      tflite_bytes, FLAGS.vocab_file, seq_length, FLAGS.tokenization)
   float_model = load_model_file(FLAGS.model) if FLAGS.model else None
   task = tasks.get_task(FLAGS.task, float_model)
   results = {}
   for split in [FLAGS.split] if FLAGS.split else task.eval_splits():
     data = calibration.load_task_split(FLAGS.data_dir, task, FLAGS.vocab_file,
-                                       seq_length, split)
+                                       seq_length, split, tokenizer=tokenizer)
     results[split] = tflite_evaluation.evaluate(tflite_bytes, task, data,
                                                 float_model)
+    results[split]["tokenization"] = FLAGS.tokenization
   text = json.dumps(results, indent=2)
   print(text)
   if FLAGS.output_json:

@@ -24,6 +24,7 @@ from absl import flags
 from sqz_tf import cli
 from sqz_tf.errors import SqzError
 from sqz_tf.export import calibration
+from sqz_tf.export import mediapipe_task
 from sqz_tf.export import tflite
 from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
@@ -48,6 +49,15 @@ flags.DEFINE_integer("num_calibration_examples", 200,
 flags.DEFINE_string("float_model", None,
                     "With --quantization=qat: the float model to compare with "
                     "(default: the QAT model itself).")
+flags.DEFINE_enum("metadata", None, mediapipe_task.TASKS,
+                  "Add TFLite Model Metadata for this MediaPipe Tasks task "
+                  "(raw text in); needs --vocab_file.")
+flags.DEFINE_list("labels", None, "With --metadata=text_classifier: the "
+                  "label names in output order (default: the model's "
+                  "id2label).")
+flags.DEFINE_enum("embedding", "pooled", mediapipe_task.POOLINGS,
+                  "With --metadata=text_embedder: the pooled output or the "
+                  "mean of the last layer over real tokens.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.mark_flags_as_required(["model", "output"])
 
@@ -57,8 +67,18 @@ FLAGS = flags.FLAGS
 def main(argv):
   if len(argv) > 1:
     raise SqzError(f"unexpected arguments: {' '.join(argv[1:])}")
+  if FLAGS.metadata:
+    mediapipe_task.check_request(FLAGS.metadata, FLAGS.vocab_file,
+                                 FLAGS.batch_size, FLAGS.task)
   model = load_model_file(FLAGS.model)
   config = getattr(model, "model_config", None)
+  reference = load_model_file(FLAGS.float_model) if FLAGS.float_model else None
+  app = None
+  if FLAGS.metadata:
+    app = mediapipe_task.prepare(model, FLAGS.metadata, FLAGS.vocab_file,
+                                 FLAGS.labels, FLAGS.embedding,
+                                 FLAGS.batch_size, FLAGS.task, reference)
+    model, reference = app.model, app.reference
   representative = None
   if FLAGS.representative_data:
     representative = calibration.representative_inputs(
@@ -71,13 +91,19 @@ def main(argv):
   checks = [calibration.sample_inputs(config, FLAGS.batch_size,
                                       FLAGS.seq_length)]
   checks += (representative or [])[:4]
-  reference = load_model_file(FLAGS.float_model) if FLAGS.float_model else None
   report = tflite.check(tflite_bytes, model, checks, FLAGS.quantization,
                         reference)
+  if app:
+    tflite_bytes = app.attach_metadata(tflite_bytes)
+    gap = mediapipe_task.tokenization_report(
+        FLAGS.representative_data, FLAGS.task, app.vocab, FLAGS.seq_length)
   with atomic_output(FLAGS.output, overwrite=FLAGS.overwrite) as temporary:
     with open(temporary, "wb") as f:
       f.write(tflite_bytes)
   print(f"Wrote {FLAGS.output} ({FLAGS.quantization}): {report.summary()}")
+  if app:
+    print(f"MediaPipe {FLAGS.metadata} metadata: {app.description}")
+    print(gap)
 
 
 if __name__ == "__main__":

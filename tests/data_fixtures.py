@@ -11,10 +11,11 @@ WORDS = ["hello", "world", "play", "##ing", "##ed", "un", "##aff", "##able",
          "é", "##é", "x", "##x"]
 
 
-def write_vocab(path, numbers=0):
+def write_vocab(path, numbers=0, uncased=False):
   """A vocab.txt: special tokens, characters, '##' characters, WORDS.
 
-  With `numbers`, also the whole words "0" .. str(numbers - 1).
+  With `numbers`, also the whole words "0" .. str(numbers - 1); `uncased`
+  leaves out the tokens with capitals.
   """
   chars = (string.ascii_lowercase + string.ascii_uppercase + string.digits +
            string.punctuation)
@@ -22,6 +23,9 @@ def write_vocab(path, numbers=0):
   tokens += list(chars) + ["##" + c for c in string.ascii_lowercase +
                            string.digits]
   tokens += [w for w in WORDS if w not in tokens]
+  if uncased:
+    tokens = [t for t in tokens if t in SPECIAL or t.startswith("[unused")
+              or t == t.lower()]
   tokens += [str(i) for i in range(10, numbers)]
   with open(path, "w", encoding="utf-8") as f:
     f.write("\n".join(tokens) + "\n")
@@ -80,3 +84,36 @@ def write_toy_rte(directory, rows=240, seed=0):
     with open(os.path.join(directory, name), "w") as f:
       f.write("\n".join([header] + [row(i, labelled) for i in range(count)])
               + "\n")
+
+
+SST2_WORDS = ["the", "play", "is", "long", "a", "world", "token", "cafe",
+              "naive"]
+
+
+def write_toy_sst2(directory, rows=120, seed=0):
+  """SST-2-format files; positive iff the sentence says "hello".
+
+  Every fifth dev sentence carries an accented word ("café", "naïve"),
+  which BERT's tokenizer strips and MediaPipe's does not.
+  """
+  rng = random.Random(seed)
+  os.makedirs(directory, exist_ok=True)
+
+  def sentence(index, accents):
+    words = [rng.choice(SST2_WORDS) for _ in range(rng.randint(3, 7))]
+    positive = rng.random() < 0.5
+    if positive:
+      words.insert(rng.randrange(len(words) + 1), "hello")
+    if accents and index % 5 == 0:
+      words.append(rng.choice(["café", "naïve"]))
+    return " ".join(words), int(positive)
+
+  for name, count, labelled in (("train.tsv", rows, True),
+                                ("dev.tsv", 40, True),
+                                ("test.tsv", 20, False)):
+    lines = ["sentence\tlabel" if labelled else "index\tsentence"]
+    for i in range(count):
+      text, label = sentence(i, accents=name != "train.tsv")
+      lines.append(f"{text}\t{label}" if labelled else f"{i}\t{text}")
+    with open(os.path.join(directory, name), "w", encoding="utf-8") as f:
+      f.write("\n".join(lines) + "\n")

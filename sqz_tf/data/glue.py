@@ -56,6 +56,14 @@ class GlueTask:
   metrics: Tuple[str, ...]
   main_metric: str
   splits: dict  # split name -> (file name, _Layout)
+  # What the classes mean, where the files say "0"/"1" (HF's GLUE names);
+  # saved in the classifier as id2label, shown to apps (MediaPipe labels).
+  names: Optional[Tuple[str, ...]] = None
+
+  @property
+  def label_names(self):
+    """Readable names of the outputs: class names, or the score's name."""
+    return self.names or self.labels
 
   @property
   def is_regression(self):
@@ -85,12 +93,12 @@ _NLI = ("contradiction", "entailment", "neutral")
 _ENTAIL = ("entailment", "not_entailment")
 
 
-def _pair_task(name, labels, metrics, main):
+def _pair_task(name, labels, metrics, main, names=None):
   return GlueTask(name, labels, metrics, main, {
       "train": ("train.tsv", _Layout(1, 2, 3)),
       "dev": ("dev.tsv", _Layout(1, 2, 3)),
       "test": ("test.tsv", _Layout(1, 2, index=0)),
-  })
+  }, names)
 
 
 TASKS = {
@@ -98,27 +106,27 @@ TASKS = {
         "train": ("train.tsv", _Layout(3, label=1, header=False)),
         "dev": ("dev.tsv", _Layout(3, label=1, header=False)),
         "test": ("test.tsv", _Layout(1, index=0)),
-    }),
+    }, names=("unacceptable", "acceptable")),
     "SST-2": GlueTask("SST-2", _BINARY, ("accuracy",), "accuracy", {
         "train": ("train.tsv", _Layout(0, label=1)),
         "dev": ("dev.tsv", _Layout(0, label=1)),
         "test": ("test.tsv", _Layout(1, index=0)),
-    }),
+    }, names=("negative", "positive")),
     "MRPC": GlueTask("MRPC", _BINARY, ("accuracy", "f1"), "f1", {
         "train": ("train.tsv", _Layout(3, 4, 0)),
         "dev": ("dev.tsv", _Layout(3, 4, 0)),
         "test": ("test.tsv", _Layout(3, 4, index=0)),
-    }),
+    }, names=("not_equivalent", "equivalent")),
     "STS-B": GlueTask("STS-B", None, ("pearson", "spearman"), "pearson", {
         "train": ("train.tsv", _Layout(7, 8, 9)),
         "dev": ("dev.tsv", _Layout(7, 8, 9)),
         "test": ("test.tsv", _Layout(7, 8, index=0)),
-    }),
+    }, names=("similarity",)),
     "QQP": GlueTask("QQP", _BINARY, ("accuracy", "f1"), "f1", {
         "train": ("train.tsv", _Layout(3, 4, 5)),
         "dev": ("dev.tsv", _Layout(3, 4, 5)),
         "test": ("test.tsv", _Layout(1, 2, index=0)),
-    }),
+    }, names=("not_duplicate", "duplicate")),
     "MNLI": GlueTask("MNLI", _NLI, ("accuracy",), "accuracy", {
         "train": ("train.tsv", _Layout(8, 9, -1)),
         "dev_matched": ("dev_matched.tsv", _Layout(8, 9, -1)),
@@ -128,7 +136,8 @@ TASKS = {
     }),
     "QNLI": _pair_task("QNLI", _ENTAIL, ("accuracy",), "accuracy"),
     "RTE": _pair_task("RTE", _ENTAIL, ("accuracy",), "accuracy"),
-    "WNLI": _pair_task("WNLI", _BINARY, ("accuracy",), "accuracy"),
+    "WNLI": _pair_task("WNLI", _BINARY, ("accuracy",), "accuracy",
+                       ("not_entailment", "entailment")),
     # The diagnostic set is predicted with an MNLI model; no labels.
     "AX": GlueTask("AX", _NLI, ("matthews_corr",), "matthews_corr", {
         "test": ("diagnostic.tsv", _Layout(1, 2, index=0)),

@@ -19,18 +19,20 @@ MAX_CHARS_PER_WORD = 100
 
 _WHITESPACE = r"[\t\n\r\p{Zs}\x{2028}\x{2029}]"
 _CONTROL = r"[\p{C}\x{FFFD}]"
-_CJK = (r"([\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
-        r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}"
-        r"\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}])")
-# BERT counts all non-alphanumeric ASCII as punctuation, plus Unicode P*.
-_PUNCT = r"[!-/:-@\[-`{-~\p{P}]"
+CJK_IDEOGRAPH = (
+    r"([\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}"
+    r"\x{2A700}-\x{2B73F}\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}"
+    r"\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}])")
+# BERT counts all non-alphanumeric ASCII as punctuation, plus Unicode P*
+# (MediaPipe's tokenizer splits on the same classes).
+PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 
 
 def normalize(texts, lower_case=True):
   """BertNormalizer on a string tensor; returns a string tensor alike."""
   texts = tf.strings.regex_replace(texts, _WHITESPACE, " ")
   texts = tf.strings.regex_replace(texts, _CONTROL, "")
-  texts = tf.strings.regex_replace(texts, _CJK, r" \1 ")
+  texts = tf.strings.regex_replace(texts, CJK_IDEOGRAPH, r" \1 ")
   if lower_case:
     texts = text.normalize_utf8(texts, "NFD")
     texts = tf.strings.regex_replace(texts, r"\p{Mn}", "")
@@ -43,7 +45,7 @@ def normalize(texts, lower_case=True):
 def split_words(texts, lower_case=True):
   """Ragged [batch, words] strings: whitespace and punctuation splitting."""
   texts = normalize(texts, lower_case)
-  return text.regex_split(texts, r" +|" + _PUNCT, _PUNCT)
+  return text.regex_split(texts, r" +|" + PUNCTUATION, PUNCTUATION)
 
 
 @tf.keras.utils.register_keras_serializable(package="sqz_tf")

@@ -34,13 +34,18 @@ def sample_inputs(config, batch_size, seq_length, seed=0):
 
 
 def load_task_split(data_dir, task, vocab_file, seq_length, split,
-                    num_examples=None, seed=0, model=None):
-  """A task's split featurized at `seq_length` (maybe a random subset)."""
-  if not task or not vocab_file:
+                    num_examples=None, seed=0, model=None, tokenizer=None):
+  """A task's split featurized at `seq_length` (maybe a random subset).
+
+  `tokenizer` (anything with `encode` and `seq_length`, e.g. the MediaPipe
+  emulation) replaces the `BertTokenizerLayer` of `vocab_file`.
+  """
+  if not task or not (vocab_file or tokenizer):
     raise SqzError("reading a task directory needs --task and --vocab_file")
   task = tasks.get_task(task, model) if isinstance(task, str) else task
-  tokenizer = BertTokenizerLayer.from_vocab_file(vocab_file,
-                                                 seq_length=seq_length)
+  if tokenizer is None:
+    tokenizer = BertTokenizerLayer.from_vocab_file(vocab_file,
+                                                   seq_length=seq_length)
   return task.load_split(data_dir, split, tokenizer, num_examples, seed)
 
 

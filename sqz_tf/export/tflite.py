@@ -37,9 +37,11 @@ TOLERANCES = {"float32": 1e-4, "float16": 1e-2, "dynamic": 0.1, "int8": 0.5,
 # (tools/quantization_op_study.py). Convolutions, the pooler/classifier
 # FULLY_CONNECTED, the embedding GATHERs and the RESHAPE/TRANSPOSE between
 # them stay int8, so the weights shrink 4x and all compute is delegated.
+# DIV and MAXIMUM only occur in the mean-pooled embedding of a MediaPipe
+# TextEmbedder export (sum / max(token count, 1)).
 INT8_MIXED_FLOAT_OPS = ("ADD", "SUB", "MUL", "MEAN", "SQUARED_DIFFERENCE",
                         "RSQRT", "SOFTMAX", "GELU", "BATCH_MATMUL", "TANH",
-                        "CAST", "STRIDED_SLICE")
+                        "CAST", "STRIDED_SLICE", "DIV", "MAXIMUM")
 
 
 @contextlib.contextmanager
@@ -179,10 +181,14 @@ def interpreter(tflite_bytes, xnnpack=True, num_threads=2):
   from ai_edge_litert.interpreter import OpResolverType  # pylint: disable=g-import-not-at-top
   resolver = (OpResolverType.AUTO if xnnpack
               else OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
-  result = Interpreter(model_content=tflite_bytes,
-                       experimental_op_resolver_type=resolver,
-                       num_threads=num_threads)
-  result.allocate_tensors()
+  try:
+    result = Interpreter(model_content=tflite_bytes,
+                         experimental_op_resolver_type=resolver,
+                         num_threads=num_threads)
+    result.allocate_tensors()
+  except (ValueError, RuntimeError) as e:
+    raise SqzError("not a valid TFLite model: "
+                   f"{str(e).strip().splitlines()[0]}") from None
   return result
 
 

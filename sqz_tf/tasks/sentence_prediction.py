@@ -145,10 +145,9 @@ class SentencePredictionTask(FinetuningTask):
   # Model and training objective.
 
   def build_model(self):
-    id2label = None if self.regression else dict(
-        enumerate(self.glue_task.labels))
     return SqueezeBertClassifier(self.model_config, self.num_labels,
-                                 id2label=id2label,
+                                 id2label=dict(enumerate(
+                                     self.glue_task.label_names)),
                                  quantization_aware=self.quantization_aware)
 
   def build_metrics(self):
