@@ -29,6 +29,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import statistics
 import subprocess
 import sys
@@ -155,30 +156,37 @@ def run_one(args, task_key, arm, seed, data_dir, extra):
   if os.path.exists(result_path):
     with open(result_path, encoding="utf-8") as f:
       return json.load(f)
-  command = run_command(args, task_key, arm, seed, data_dir, model_dir, extra)
-  print("$ " + " ".join(command), flush=True)
-  start = time.time()
-  completed = subprocess.run(command, cwd=REPO, check=False,
-                             env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-  if completed.returncode:
-    sys.exit(f"transfer_study: error: {task_key} {arm} seed {seed} failed "
-             f"(exit {completed.returncode}); rerun to resume")
-  with open(os.path.join(model_dir, "eval_results.json"),
-            encoding="utf-8") as f:
+  evaluation_path = os.path.join(model_dir, "eval_results.json")
+  start, seconds = time.time(), None
+  # run_classifier writes serving/ last: with it, the run had finished.
+  if not os.path.exists(os.path.join(model_dir, "serving", "saved_model.pb")):
+    command = run_command(args, task_key, arm, seed, data_dir, model_dir,
+                          extra)
+    print("$ " + " ".join(command), flush=True)
+    completed = subprocess.run(command, cwd=REPO, check=False,
+                               env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+    if completed.returncode:
+      sys.exit(f"transfer_study: error: {task_key} {arm} seed {seed} failed "
+               f"(exit {completed.returncode}); rerun to resume")
+    seconds = round(time.time() - start, 1)
+  with open(evaluation_path, encoding="utf-8") as f:
     evaluation = json.load(f)
   main = evaluation["main_metric"]
   result = {"task": task_key, "arm": arm, "seed": seed, "metric": main,
+            "settings": " ".join(run_command(args, task_key, arm, seed,
+                                             data_dir, model_dir, extra)[3:]),
             "final": evaluation["epochs"][-1][main],
             "best_epoch": evaluation["best"][main],
             "epochs": evaluation["epochs"],
-            "seconds": round(time.time() - start, 1)}
+            "seconds": seconds}
   if not args.keep_models:  # the study needs the numbers, not the weights
-    for name in ("classifier.keras", "serving", "checkpoints"):
-      path = os.path.join(model_dir, name)
-      subprocess.run(["rm", "-rf", path], check=True)
+    for name in ("serving", "checkpoints"):
+      shutil.rmtree(os.path.join(model_dir, name), ignore_errors=True)
+    if os.path.exists(os.path.join(model_dir, "classifier.keras")):
+      os.remove(os.path.join(model_dir, "classifier.keras"))
   _write_lines(result_path, [json.dumps(result, indent=2)])
-  print(f"[{result['seconds']:.0f} s] {task_key} {arm} seed {seed}: "
-        f"{main} {result['final']:.4f}", flush=True)
+  print(f"[{seconds} s] {task_key} {arm} seed {seed}: {main} "
+        f"{result['final']:.4f}", flush=True)
   return result
 
 
