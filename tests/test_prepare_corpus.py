@@ -94,6 +94,13 @@ def test_book_chapters_without_licence_front_matter_or_furniture(tmp_path):
       ["Morning came at last!", "The keeper went out to look."]]
 
 
+def test_chapter_words_inside_a_paragraph_do_not_start_a_chapter():
+  text = ("CHAPTER 1\n\nShe read the plan.\nPart 2 was lost, she said.\n\n"
+          "CHAPTER 2\n\nIt ended there.\n")
+  assert cp.book_documents(text) == [
+      ["She read the plan. Part 2 was lost, she said."], ["It ended there."]]
+
+
 def test_book_without_chapters_is_cut_into_paragraph_groups(tmp_path):
   paragraphs = [f"Paragraph number {i} is here. It has two sentences."
                 for i in range(5)]

@@ -9,7 +9,7 @@ documents. This module makes that from two kinds of raw text:
 - Books (`book`, e.g. Project Gutenberg): the licence header and footer are
   cut at the `*** START OF` / `*** END OF` lines when present; a document
   is a chapter (a line such as `CHAPTER IV.`, `Chapter 4` or `Letter 2` at
-  the start of a line); text before the first chapter (title page,
+  the start of a line, after a blank line); text before the first chapter (title page,
   contents, preface) is dropped. A book with fewer than two chapter lines
   is cut into documents of `paragraphs_per_document` paragraphs instead.
   `[Illustration: ...]` blocks, `_italics_` marks, lines without a lowercase
@@ -97,7 +97,10 @@ def _paragraphs(lines):
 def book_documents(text, paragraphs_per_document=20):
   """Lists of paragraphs: one per chapter, or fixed-size groups."""
   lines = _strip_licence(text.splitlines())
-  starts = [i for i, line in enumerate(lines) if _CHAPTER.match(line)]
+  # A chapter line follows a blank line: "Part 2 of ..." inside a wrapped
+  # paragraph is prose.
+  starts = [i for i, line in enumerate(lines) if _CHAPTER.match(line) and (
+      i == 0 or not lines[i - 1].strip())]
   if len(starts) >= 2:
     bounds = zip(starts, starts[1:] + [len(lines)])
     documents = [list(_paragraphs(lines[a + 1:b])) for a, b in bounds]
