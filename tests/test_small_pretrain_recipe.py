@@ -34,8 +34,9 @@ def _book(num_chapters=8, seed=0):
   for chapter in range(1, num_chapters + 1):
     lines += [f"CHAPTER {chapter}.", ""]
     for _ in range(6):
-      sentences = [" ".join(rng.choices(WORDS, k=rng.randint(4, 12))).capitalize()
-                   + "." for _ in range(rng.randint(2, 5))]
+      sentences = [
+          " ".join(rng.choices(WORDS, k=rng.randint(4, 12))).capitalize() + "."
+          for _ in range(rng.randint(2, 5))]
       lines += [" ".join(sentences), ""]
   return "\n".join(lines + ["*** END OF THE PROJECT GUTENBERG EBOOK ***"])
 

@@ -19,9 +19,10 @@ def _glue(root):
   data_fixtures.write_toy_rte(root / "RTE", rows=50)
   # QNLI as here: a dev.tsv only; CoLA: no header, label in column 1.
   os.makedirs(root / "QNLI")
-  (root / "QNLI" / "dev.tsv").write_text("index\tquestion\tsentence\tlabel\n" + "".join(
-      f"{i}\tq {i}?\ts {i}.\t{'entailment' if i % 3 else 'not_entailment'}\n"
-      for i in range(40)))
+  rows = [f"{i}\tq {i}?\ts {i}.\t"
+          f"{'entailment' if i % 3 else 'not_entailment'}" for i in range(40)]
+  (root / "QNLI" / "dev.tsv").write_text(
+      "\n".join(["index\tquestion\tsentence\tlabel"] + rows) + "\n")
   os.makedirs(root / "CoLA")
   for split, rows in (("train", 30), ("dev", 12)):
     (root / "CoLA" / f"{split}.tsv").write_text("".join(
@@ -88,9 +89,9 @@ def test_table_and_plot_from_runs(tmp_path):
   assert rows[0]["random"]["mean"] == 0.52
   assert rows[0]["random"]["values"] == [0.5, 0.54]
   table = tool.markdown_table(rows).splitlines()
-  assert table[2] == ("| RTE | accuracy | 20 | 80 | 0.520 | 0.520 ± 0.028 | "
-                      "0.600 | +0.080 |")
-  assert table[3] == ("| STS-B | pearson | 30 | 10 | n/a | n/a | 0.300 | "
-                      "n/a |")
+  assert table[2] == ("| RTE | accuracy | 20 | 80 | 0.520 | 0.520 ± 0.028 "
+                      "(n=2) | 0.600 (n=1) | +0.080 |")
+  assert table[3] == ("| STS-B | pearson | 30 | 10 | n/a | n/a | 0.300 "
+                      "(n=1) | n/a |")
   tool.plot(rows, str(tmp_path / "results.png"))
   assert (tmp_path / "results.png").read_bytes()[:4] == b"\x89PNG"

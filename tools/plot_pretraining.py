@@ -19,8 +19,9 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-import sqz_tf  # noqa: E402,F401  pylint: disable=unused-import,wrong-import-position
-import tensorflow as tf  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position,unused-import
+import sqz_tf  # noqa: E402,F401  (Keras 2 before TensorFlow)
+import tensorflow as tf  # noqa: E402
 
 
 def read_scalars(summary_dir):

@@ -1,4 +1,4 @@
-r"""What pretraining buys: GLUE finetuning from random init vs a pretrained encoder.
+r"""What pretraining buys: GLUE from random init vs a pretrained encoder.
 
   python tools/transfer_study.py --glue_dir=glue \
       --vocab_file=bert-base-uncased-vocab.txt \
@@ -11,11 +11,11 @@ For every task and seed it finetunes the same architecture twice with
 (`--model_config`) and from the pretrained encoder (`--init_checkpoint`).
 Training sets are capped at --max_train_rows rows drawn with a fixed seed
 and dev sets at --max_dev_rows (QNLI, which has no train.tsv here, is split
-from its dev.tsv: --max_dev_rows rows for dev, the rest for training). The split files go to output_dir/data/, so
-every run of every arm sees the same rows. The majority-class baseline
-(scikit-learn's DummyClassifier, most frequent training label; for STS-B a
-DummyRegressor predicting the mean, whose correlation is undefined) comes
-from the same splits.
+from its dev.tsv: --max_dev_rows rows for dev, the rest for training). The
+split files go to output_dir/data/, so every run of every arm sees the same
+rows. The majority-class baseline (scikit-learn's DummyClassifier: the most
+frequent training label) comes from the same splits; for STS-B a constant
+prediction has no correlation, so its baseline is n/a.
 
 Outputs in output_dir: results.json (every run, every epoch), results.md
 (the table: final-epoch dev metric, mean and spread over seeds) and
@@ -25,7 +25,6 @@ a half-finished run from its checkpoint). --arms runs one arm only.
 """
 
 import argparse
-import csv
 import json
 import os
 import random
@@ -42,13 +41,13 @@ from sklearn import dummy
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
-from sqz_tf.data import glue  # noqa: E402  pylint: disable=wrong-import-position
-from sqz_tf.data import glue_metrics  # noqa: E402  pylint: disable=wrong-import-position
+# pylint: disable=wrong-import-position
+from sqz_tf.data import glue  # noqa: E402
+from sqz_tf.data import glue_metrics  # noqa: E402
 
 TASK_DIRS = {"sst2": "SST-2", "cola": "CoLA", "stsb": "STS-B", "rte": "RTE",
              "qnli": "QNLI", "wnli": "WNLI"}
 ARMS = ("random", "pretrained")
-ARM_NAMES = {"random": "random init", "pretrained": "pretrained"}
 
 
 # Data -----------------------------------------------------------------------
@@ -116,18 +115,16 @@ def prepare_task_data(glue_dir, task_key, output_dir, max_train_rows,
 def majority_baseline(task_key, data_dir):
   """Dev metrics of always predicting the most frequent training label.
 
-  For regression (STS-B) the mean training score; a constant prediction has
-  no correlation, so its metrics are None.
+  None for regression (STS-B): a constant prediction has no correlation.
   """
   task = glue.get_task(task_key)
-  labels = {split: [task.label_id(e.label) for e in glue.read_examples(
-      task.name, data_dir, split)] for split in ("train", "dev")}
-  estimator = (dummy.DummyRegressor(strategy="mean") if task.is_regression
-               else dummy.DummyClassifier(strategy="most_frequent"))
-  estimator.fit(np.zeros((len(labels["train"]), 1)), labels["train"])
-  predictions = estimator.predict(np.zeros((len(labels["dev"]), 1)))
   if task.is_regression:
     return {name: None for name in task.metrics}
+  labels = {split: [task.label_id(e.label) for e in glue.read_examples(
+      task.name, data_dir, split)] for split in ("train", "dev")}
+  estimator = dummy.DummyClassifier(strategy="most_frequent")
+  estimator.fit(np.zeros((len(labels["train"]), 1)), labels["train"])
+  predictions = estimator.predict(np.zeros((len(labels["dev"]), 1)))
   return glue_metrics.compute_metrics(task.name, predictions, labels["dev"])
 
 
@@ -171,12 +168,12 @@ def run_one(args, task_key, arm, seed, data_dir, extra):
     seconds = round(time.time() - start, 1)
   with open(evaluation_path, encoding="utf-8") as f:
     evaluation = json.load(f)
-  main = evaluation["main_metric"]
-  result = {"task": task_key, "arm": arm, "seed": seed, "metric": main,
+  metric = evaluation["main_metric"]
+  result = {"task": task_key, "arm": arm, "seed": seed, "metric": metric,
             "settings": " ".join(run_command(args, task_key, arm, seed,
                                              data_dir, model_dir, extra)[3:]),
-            "final": evaluation["epochs"][-1][main],
-            "best_epoch": evaluation["best"][main],
+            "final": evaluation["epochs"][-1][metric],
+            "best_epoch": evaluation["best"][metric],
             "epochs": evaluation["epochs"],
             "seconds": seconds}
   if not args.keep_models:  # the study needs the numbers, not the weights
@@ -185,7 +182,7 @@ def run_one(args, task_key, arm, seed, data_dir, extra):
     if os.path.exists(os.path.join(model_dir, "classifier.keras")):
       os.remove(os.path.join(model_dir, "classifier.keras"))
   _write_lines(result_path, [json.dumps(result, indent=2)])
-  print(f"[{seconds} s] {task_key} {arm} seed {seed}: {main} "
+  print(f"[{seconds} s] {task_key} {arm} seed {seed}: {metric} "
         f"{result['final']:.4f}", flush=True)
   return result
 
@@ -217,10 +214,11 @@ def summarize(tasks, runs, baselines, splits):
   return rows
 
 
-def _cell(value, spread=None):
+def _cell(value, spread=None, seeds=None):
   if value is None:
     return "n/a"
-  return f"{value:.3f}" + (f" ± {spread:.3f}" if spread else "")
+  return (f"{value:.3f}" + (f" ± {spread:.3f}" if spread else "") +
+          (f" (n={seeds})" if seeds else ""))
 
 
 def markdown_table(rows):
@@ -228,14 +226,14 @@ def markdown_table(rows):
            "random init | pretrained | difference |",
            "|---|---|---:|---:|---:|---:|---:|---:|"]
   for row in rows:
-    random_init, pretrained = row["random"], row["pretrained"]
-    difference = (None if None in (random_init["mean"], pretrained["mean"])
-                  else pretrained["mean"] - random_init["mean"])
+    arms = [row[arm] for arm in ARMS]
+    difference = (None if None in [arm["mean"] for arm in arms]
+                  else arms[1]["mean"] - arms[0]["mean"])
+    cells = [_cell(arm["mean"], arm["std"], arm["seeds"]) for arm in arms]
     lines.append(
         f"| {row['task']} | {row['metric']} | {row['train_rows']:,} | "
-        f"{row['dev_rows']:,} | {_cell(row['majority'])} | "
-        f"{_cell(random_init['mean'], random_init['std'])} | "
-        f"{_cell(pretrained['mean'], pretrained['std'])} | "
+        f"{row['dev_rows']:,} | {_cell(row['majority'])} | {cells[0]} | "
+        f"{cells[1]} | "
         f"{'n/a' if difference is None else f'{difference:+.3f}'} |")
   return "\n".join(lines) + "\n"
 
@@ -273,15 +271,13 @@ def write_reports(args, rows, runs, baselines, splits):
       "max_train_rows", "max_dev_rows", "max_seq_length", "train_batch_size",
       "learning_rate", "num_train_epochs", "warmup_proportion", "seeds",
       "pretrained", "model_config")}
-  with open(os.path.join(args.output_dir, "results.json"), "w",
-            encoding="utf-8") as f:
-    json.dump({"settings": settings, "table": rows, "baselines": baselines,
-               "splits": splits, "runs": runs}, f, indent=2)
+  _write_lines(os.path.join(args.output_dir, "results.json"), [json.dumps(
+      {"settings": settings, "table": rows, "baselines": baselines,
+       "splits": splits, "runs": runs}, indent=2)])
   table = markdown_table(rows)
-  with open(os.path.join(args.output_dir, "results.md"), "w",
-            encoding="utf-8") as f:
-    f.write("Final-epoch dev metric, mean ± standard deviation over seeds "
-            f"{args.seeds}; settings: {json.dumps(settings)}\n\n" + table)
+  _write_lines(os.path.join(args.output_dir, "results.md"), [
+      "Final-epoch dev metric: mean ± standard deviation over the finished "
+      f"seeds (n); settings: {json.dumps(settings)}", "", table])
   plot(rows, os.path.join(args.output_dir, "results.png"))
   print(table)
 
@@ -325,14 +321,12 @@ def main():
     warnings.simplefilter("ignore")
     baselines = {t: majority_baseline(t, os.path.join(data_root, TASK_DIRS[t]))
                  for t in tasks}
-  runs = []
   # Seeds outermost: an interrupted study has whole seeds to report.
   for seed in seeds:
     for task_key in tasks:
       for arm in arms:
-        runs.append(run_one(args, task_key, arm, seed,
-                            os.path.join(data_root, TASK_DIRS[task_key]),
-                            extra))
+        run_one(args, task_key, arm, seed,
+                os.path.join(data_root, TASK_DIRS[task_key]), extra)
   # The table holds every finished run, including other --arms invocations.
   runs = []
   for task_key in tasks:

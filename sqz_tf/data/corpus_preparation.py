@@ -9,9 +9,10 @@ documents. This module makes that from two kinds of raw text:
 - Books (`book`, e.g. Project Gutenberg): the licence header and footer are
   cut at the `*** START OF` / `*** END OF` lines when present; a document
   is a chapter (a line such as `CHAPTER IV.`, `Chapter 4` or `Letter 2` at
-  the start of a line, after a blank line); text before the first chapter (title page,
-  contents, preface) is dropped. A book with fewer than two chapter lines
-  is cut into documents of `paragraphs_per_document` paragraphs instead.
+  the start of a line, after a blank line); text before the first chapter
+  (title page, contents, preface) is dropped. A book with fewer than two
+  chapter lines is cut into documents of `paragraphs_per_document`
+  paragraphs instead.
   `[Illustration: ...]` blocks, `_italics_` marks, lines without a lowercase
   letter (`THE END`) and short title-like lines are removed; wrapped lines
   are joined into paragraphs.
