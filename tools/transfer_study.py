@@ -6,9 +6,10 @@ r"""What pretraining buys: GLUE from random init vs a pretrained encoder.
       --model_config=official_configs/squeezebert_small.json \
       --output_dir=runs/transfer_study [--seeds=1,2] [-- run_classifier flags]
 
-For every task and seed it finetunes the same architecture twice with
-`python -m sqz_tf.run_classifier` and identical flags: from random weights
-(`--model_config`) and from the pretrained encoder (`--init_checkpoint`).
+For every task and seed it finetunes the same architecture (--model_config)
+twice with `python -m sqz_tf.run_classifier` and identical flags: from
+random weights and from the pretrained encoder (`--init_checkpoint`:
+encoder.keras, or a pretraining checkpoint prefix).
 Training sets are capped at --max_train_rows rows drawn with a fixed seed
 and dev sets at --max_dev_rows (QNLI, which has no train.tsv here, is split
 from its dev.tsv: --max_dev_rows rows for dev, the rest for training). The
@@ -139,9 +140,10 @@ def run_command(args, task_key, arm, seed, data_dir, model_dir, extra):
              f"--learning_rate={args.learning_rate}",
              f"--num_train_epochs={args.num_train_epochs}",
              f"--warmup_proportion={args.warmup_proportion}",
-             f"--seed={seed}", "--log_steps=50"]
-  command.append(f"--init_checkpoint={args.pretrained}" if arm == "pretrained"
-                 else f"--model_config={args.model_config}")
+             f"--seed={seed}", "--log_steps=50",
+             f"--model_config={args.model_config}"]
+  if arm == "pretrained":
+    command.append(f"--init_checkpoint={args.pretrained}")
   return command + extra
 
 
@@ -287,7 +289,8 @@ def main():
   parser.add_argument("--glue_dir", required=True)
   parser.add_argument("--vocab_file", required=True)
   parser.add_argument("--pretrained", required=True,
-                      help="encoder.keras of a pretraining run")
+                      help="encoder.keras of a pretraining run, or one of "
+                      "its checkpoints (prefix)")
   parser.add_argument("--model_config", required=True,
                       help="the same architecture, for the random-init arm")
   parser.add_argument("--output_dir", required=True)
@@ -310,7 +313,8 @@ def main():
   unknown = sorted(set(tasks) - set(TASK_DIRS)) + sorted(set(arms) - set(ARMS))
   if unknown:
     sys.exit(f"transfer_study: error: unknown tasks/arms {', '.join(unknown)}")
-  if "pretrained" in arms and not os.path.exists(args.pretrained):
+  if "pretrained" in arms and not (os.path.exists(args.pretrained) or
+                                   os.path.exists(args.pretrained + ".index")):
     sys.exit(f"transfer_study: error: no pretrained model {args.pretrained}")
 
   data_root = os.path.join(args.output_dir, "data")
