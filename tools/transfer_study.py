@@ -22,7 +22,8 @@ Outputs in output_dir: results.json (every run, every epoch), results.md
 (the table: final-epoch dev metric, mean and spread over seeds) and
 results.png. Each finished run leaves study_result.json in its folder and is
 skipped on a rerun, so an interrupted study resumes (run_classifier resumes
-a half-finished run from its checkpoint). --arms runs one arm only.
+a half-finished run from its checkpoint). --arms runs one arm only;
+--report_only tabulates what has finished.
 """
 
 import argparse
@@ -306,6 +307,8 @@ def main():
   parser.add_argument("--num_train_epochs", type=float, default=3)
   parser.add_argument("--warmup_proportion", type=float, default=0.1)
   parser.add_argument("--keep_models", action="store_true")
+  parser.add_argument("--report_only", action="store_true",
+                      help="tabulate the finished runs, start none")
   args, extra = parser.parse_known_args()
   extra = [e for e in extra if e != "--"]
   tasks, arms = args.tasks.split(","), args.arms.split(",")
@@ -313,8 +316,9 @@ def main():
   unknown = sorted(set(tasks) - set(TASK_DIRS)) + sorted(set(arms) - set(ARMS))
   if unknown:
     sys.exit(f"transfer_study: error: unknown tasks/arms {', '.join(unknown)}")
-  if "pretrained" in arms and not (os.path.exists(args.pretrained) or
-                                   os.path.exists(args.pretrained + ".index")):
+  if "pretrained" in arms and not args.report_only and not (
+      os.path.exists(args.pretrained) or
+      os.path.exists(args.pretrained + ".index")):
     sys.exit(f"transfer_study: error: no pretrained model {args.pretrained}")
 
   data_root = os.path.join(args.output_dir, "data")
@@ -326,7 +330,7 @@ def main():
     baselines = {t: majority_baseline(t, os.path.join(data_root, TASK_DIRS[t]))
                  for t in tasks}
   # Seeds outermost: an interrupted study has whole seeds to report.
-  for seed in seeds:
+  for seed in [] if args.report_only else seeds:
     for task_key in tasks:
       for arm in arms:
         run_one(args, task_key, arm, seed,
