@@ -148,8 +148,12 @@ def run_command(args, task_key, arm, seed, data_dir, model_dir, extra):
   return command + extra
 
 
-def run_one(args, task_key, arm, seed, data_dir, extra):
-  """Finetunes one (task, arm, seed) unless done; returns its result."""
+def run_one(args, task_key, arm, seed, data_dir, extra, start_runs=True):
+  """Finetunes one (task, arm, seed) unless done; returns its result.
+
+  A run that run_classifier finished is collected; with `start_runs` False
+  an unfinished one is left alone (None).
+  """
   model_dir = os.path.join(args.output_dir, "runs", task_key, arm,
                            f"seed{seed}")
   result_path = os.path.join(model_dir, "study_result.json")
@@ -160,6 +164,8 @@ def run_one(args, task_key, arm, seed, data_dir, extra):
   start, seconds = time.time(), None
   # run_classifier writes serving/ last: with it, the run had finished.
   if not os.path.exists(os.path.join(model_dir, "serving", "saved_model.pb")):
+    if not start_runs:
+      return None
     command = run_command(args, task_key, arm, seed, data_dir, model_dir,
                           extra)
     print("$ " + " ".join(command), flush=True)
@@ -330,11 +336,12 @@ def main():
     baselines = {t: majority_baseline(t, os.path.join(data_root, TASK_DIRS[t]))
                  for t in tasks}
   # Seeds outermost: an interrupted study has whole seeds to report.
-  for seed in [] if args.report_only else seeds:
+  for seed in seeds:
     for task_key in tasks:
       for arm in arms:
         run_one(args, task_key, arm, seed,
-                os.path.join(data_root, TASK_DIRS[task_key]), extra)
+                os.path.join(data_root, TASK_DIRS[task_key]), extra,
+                start_runs=not args.report_only)
   # The table holds every finished run, including other --arms invocations.
   runs = []
   for task_key in tasks:
