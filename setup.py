@@ -23,6 +23,7 @@ setuptools.setup(
         "scikit-learn",  # GLUE metrics
         "scipy",
         "matplotlib",  # the host benchmark's latency plot
+        "sentencex>=1.0",  # sentence splitting in prepare_corpus
     ],
     extras_require={
         # MediaPipe Tasks metadata (export_tflite --metadata) and runtime.
