@@ -42,6 +42,9 @@ flags.DEFINE_bool("quantization_aware", False,
                   "Quantization-aware finetuning (tfmot fake quantization) "
                   "of the --init_checkpoint float classifier; export the "
                   "result with export_tflite --quantization=qat.")
+flags.DEFINE_bool("export_serving", True,
+                  "After training, also save serving/: a SavedModel that "
+                  "takes raw text.")
 finetuning.define_finetuning_flags()
 flags.mark_flag_as_required("task")
 
@@ -80,7 +83,7 @@ def main(argv):
                          pair=glue_task.is_pair)
 
   finetuning.run(task, source, tokenizer, strategy,
-                 after_training=save_serving)
+                 after_training=save_serving if FLAGS.export_serving else None)
 
 
 if __name__ == "__main__":

@@ -135,7 +135,7 @@ def run_command(args, task_key, arm, seed, data_dir, model_dir, extra):
   command = [sys.executable, "-m", "sqz_tf.run_classifier",
              f"--task={task_key}", f"--data_dir={data_dir}",
              f"--vocab_file={args.vocab_file}", f"--model_dir={model_dir}",
-             "--do_train", "--do_eval",
+             "--do_train", "--do_eval", "--noexport_serving",
              f"--max_seq_length={args.max_seq_length}",
              f"--train_batch_size={args.train_batch_size}",
              f"--learning_rate={args.learning_rate}",
@@ -162,8 +162,8 @@ def run_one(args, task_key, arm, seed, data_dir, extra, start_runs=True):
       return json.load(f)
   evaluation_path = os.path.join(model_dir, "eval_results.json")
   start, seconds = time.time(), None
-  # run_classifier writes serving/ last: with it, the run had finished.
-  if not os.path.exists(os.path.join(model_dir, "serving", "saved_model.pb")):
+  # run_classifier writes eval_results.json once the last epoch is scored.
+  if not os.path.exists(evaluation_path):
     if not start_runs:
       return None
     command = run_command(args, task_key, arm, seed, data_dir, model_dir,
