@@ -104,7 +104,7 @@ def test_train_eval_predict_and_bad_input(tmp_path):
             f"--init_checkpoint={tmp_path / 'encoder.keras'}",
             f"--model_dir={model_dir}", "--max_seq_length=20",
             "--train_batch_size=16", "--learning_rate=2e-3",
-            "--num_train_epochs=6", "--log_steps=10", *extra)
+            "--num_train_epochs=3", "--log_steps=10", *extra)
 
   good, bad = run_many([command(tmp_path / "swag", tmp_path / "model"),
                         command(tmp_path / "bad", tmp_path / "bad_model",

@@ -117,6 +117,16 @@ def test_reader_keeps_documents_sentences_and_lines(tmp_path):
   assert words[0].words == ["Hello", "world"] and words[0].tags is None
 
 
+def test_columns_split_at_spaces_and_tabs_only(tmp_path):
+  # Words may hold other spaces; CRLF and whitespace-only lines are fine.
+  path = _write(tmp_path / "a.txt", "New\u00a0York NNP\tI-LOC\r\n"
+                "a\u2028b NN O\r\n \t\nc NN O\n")
+  sentences = conll.read_conll(path)
+  assert [s.words for s in sentences] == [["New\u00a0York", "a\u2028b"],
+                                          ["c"]]
+  assert sentences[0].lines[0] == "New\u00a0York NNP\tI-LOC"
+
+
 @pytest.mark.parametrize("text, phrase", [
     ("EU NNP I-NP I-ORG\nrejects VBZ O\n", "a.txt:2: 3 columns where the "
      "file's token lines have 4"),

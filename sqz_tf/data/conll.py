@@ -17,6 +17,7 @@ conlleval's rules (sqz_tf.data.conlleval), so they give the same entities.
 """
 
 import dataclasses
+import re
 from typing import Optional
 
 from absl import logging
@@ -26,6 +27,7 @@ from sqz_tf.errors import SqzError
 from sqz_tf.utils.files import atomic_output
 
 DOCSTART = "-DOCSTART-"
+_COLUMN_SEPARATOR = re.compile(r"[ \t]+")
 # A file may show the other scheme's start on at most this share of its
 # entities (annotation slips, e.g. eng.train's 2 B-MISC after O among 23,499
 # entities); more than that is a file mixing IOB1 and IOB2.
@@ -72,8 +74,12 @@ def read_conll(path):
       sentences.append(current)
       current, docstarts = None, []
 
-  for line_number, line in enumerate(text.splitlines(), 1):
-    columns = line.split()
+  # Lines end at \n only and columns split at spaces and tabs only: a word
+  # may hold other Unicode spaces or line separators.
+  for line_number, line in enumerate(text.split("\n"), 1):
+    line = line.rstrip("\r")
+    stripped = line.strip(" \t")
+    columns = _COLUMN_SEPARATOR.split(stripped) if stripped else []
     if not columns:
       finish()
       continue

@@ -20,10 +20,11 @@ from sqz_tf.tasks.tagging import TaggingTask
 
 # Task names other than GLUE's -> factory(model or None) -> FinetuningTask.
 FAMILIES = {}
-# CoNLL-format tagging (NER); "conll2003" reads eng.train/testa/testb too.
-for _name in ("tagging", "conll2003"):
-  FAMILIES[_name] = lambda model, name=_name: TaggingTask(
-      labels=tagging.labels_for(model), name=name)
+# CoNLL-format tagging (NER): train/dev/test.txt or CoNLL-2003's eng.* files.
+FAMILIES["tagging"] = lambda model: TaggingTask(
+    labels=tagging.labels_for(model))
+FAMILIES["conll2003"] = lambda model: TaggingTask(
+    labels=tagging.labels_for(model), name="conll2003")
 FAMILIES["swag"] = lambda model: MultipleChoiceTask()
 
 
