@@ -282,8 +282,9 @@ def toy(tmp_path_factory):
       "malformed": _command(work, bad_copy("short", ("train.txt",
                                                      short_line)),
                             work / "bad0", "--do_train"),
-      "outside": _command(work, bad_copy("date", ("dev.txt", unknown_type)),
-                          work / "bad1", "--do_train"),
+      # In the test file: read (and refused) before training starts.
+      "outside": _command(work, bad_copy("date", ("test.txt", unknown_type)),
+                          work / "bad1", "--do_train", "--do_predict"),
       "mixed": _command(work, bad_copy("mixed", ("train.txt", to_iob2)),
                         work / "bad2", "--do_train"),
       "label_count": _command(work, work / "ner", work / "bad3",
@@ -347,7 +348,7 @@ def test_bad_input(toy):
   expected = {
       "malformed": "train.txt:4: 3 columns where the file's token lines "
                    "have 4",
-      "outside": "dev.txt:3: tag I-DATE (as B-DATE) is not in the label "
+      "outside": "test.txt:3: tag I-DATE (as B-DATE) is not in the label "
                  "set: O, B-LOC, I-LOC, B-ORG, I-ORG, B-PER, I-PER",
       "mixed": "train.txt mixes IOB1 and IOB2 tags",
       "label_count": "the label set has 7 labels (O, B-LOC, I-LOC, B-ORG, "
