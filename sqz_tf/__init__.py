@@ -42,5 +42,7 @@ from sqz_tf.data import tokenizer as _tokenizer
 from sqz_tf import models
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
+from sqz_tf.models import SqueezeBertMultipleChoice
 from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.models import SqueezeBertTokenClassifier
 from sqz_tf.models import model_facts

@@ -8,7 +8,8 @@ Featurizes the split as finetuning does, at the model's fixed sequence
 length, runs every row through the TFLite model (ai_edge_litert, XNNPACK),
 and prints the task's metrics; with --model also the float model's metrics
 and how closely the two agree (GLUE: the share of rows where both predict
-the same class; mean |difference| for STS-B).
+the same class; mean |difference| for STS-B; tagging: the share of words
+given the same tag, next to both models' conlleval entity F1).
 
 A file exported with MediaPipe metadata (export_tflite --metadata) scores
 the same (probabilities have the logits' argmax) and carries its vocabulary,
@@ -31,7 +32,8 @@ from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
 
 flags.DEFINE_string("tflite", None, "The .tflite model.")
-flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE).")
+flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE), "
+                    "conll2003 (tagging).")
 flags.DEFINE_string("data_dir", None, "The task's data directory.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model "
                     "(default: the one packed in its MediaPipe metadata).")

@@ -15,7 +15,28 @@ HF_CLASSES = {
     "encoder": transformers.SqueezeBertModel,
     "pretrainer": transformers.SqueezeBertForMaskedLM,
     "classifier": transformers.SqueezeBertForSequenceClassification,
+    "token_classifier": transformers.SqueezeBertForTokenClassification,
+    "multiple_choice": transformers.SqueezeBertForMultipleChoice,
 }
+# Heads whose logits come straight out of the HF model.
+_LOGITS_HEADS = (transformers.SqueezeBertForSequenceClassification,
+                 transformers.SqueezeBertForTokenClassification,
+                 transformers.SqueezeBertForMultipleChoice)
+
+
+def as_choices(inputs, num_choices=3):
+  """[rows, seq] inputs regrouped as [rows / num_choices, num_choices, seq],
+  the multiple-choice layout."""
+  return {name: value.reshape(-1, num_choices, value.shape[-1])
+          for name, value in inputs.items()}
+
+
+def inputs_for(model, inputs):
+  """`inputs` as `model` (HF or sqz_tf) takes them."""
+  multiple_choice = isinstance(model, transformers.SqueezeBertForMultipleChoice
+                               ) or type(model).__name__ == (
+                                   "SqueezeBertMultipleChoice")
+  return as_choices(inputs) if multiple_choice else inputs
 
 
 def random_hf_model(config_values, head, seed, num_labels=3):
@@ -40,7 +61,7 @@ def hf_outputs(model, inputs, positions=None, sop_head=None):
       out = model(**feed)
       return {"sequence_output": out.last_hidden_state.numpy(),
               "pooled_output": out.pooler_output.numpy()}
-    if isinstance(model, transformers.SqueezeBertForSequenceClassification):
+    if isinstance(model, _LOGITS_HEADS):
       return {"logits": model(**feed).logits.numpy()}
     logits = model(**feed).logits.numpy()
     outputs = {"mlm_logits": np.take_along_axis(logits, positions[..., None],

@@ -28,14 +28,28 @@ from tests.tiny_configs import tiny_inputs
 
 TOLERANCE = 1e-4
 CLI = "sqz_tf.convert_hf_checkpoint"
-HEADS = ("encoder", "pretrainer", "classifier")
+HEADS = ("encoder", "pretrainer", "classifier", "token_classifier",
+         "multiple_choice")
+# The heads that only add a dense layer go through fewer configs (each CLI
+# run costs seconds): mixed_groups as safetensors, squeezebert_groups as
+# .bin; the encoder under them is checked on all.
+_DENSE_HEAD_CONFIGS = {"token_classifier": ("mixed_groups",),
+                       "multiple_choice": ("mixed_groups",)}
 
 
 def _cases():
   cases = [(name, head, "safetensors") for name in sorted(TINY_CONFIGS)
-           for head in HEADS]
+           for head in HEADS
+           if name in _DENSE_HEAD_CONFIGS.get(head, TINY_CONFIGS)]
   cases += [("squeezebert_groups", head, "bin") for head in HEADS]
   return cases
+
+
+def _inputs(head, config, seed):
+  if head == "multiple_choice":  # 2 questions x 3 choices
+    return hf_reference.as_choices(tiny_inputs(config, batch=6,
+                                               seq_length=16, seed=seed))
+  return tiny_inputs(config, seed=seed)
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +59,8 @@ def converted(tmp_path_factory):
   cases, commands = [], []
   for index, (name, head, fmt) in enumerate(_cases()):
     num_labels = 1 if name == "one_head" else 3  # one_head: a regressor
+    if head == "token_classifier":
+      num_labels = 5  # O and B-/I- of two types
     model = hf_reference.random_hf_model(TINY_CONFIGS[name], head, seed=index,
                                          num_labels=num_labels)
     hf_dir = str(work / f"hf_{index}")
@@ -65,7 +81,7 @@ def converted(tmp_path_factory):
         extra = {"embeddings.position_ids": extra.popitem()[1]}
       hf_reference.save_as_torch_bin(model, hf_dir, extra)
     config = tiny_config(name)
-    inputs = tiny_inputs(config, seed=index)
+    inputs = _inputs(head, config, seed=index)
     positions = masked_positions(seed=index)
     expected = hf_reference.hf_outputs(model, inputs, positions, sop_head)
     if head == "pretrainer":
@@ -105,8 +121,9 @@ def test_cli_conversion_matches_hf_in_fresh_process(converted, index):
     assert difference <= TOLERANCE, f"{key}: max |difference| {difference}"
 
 
-def test_classifier_keeps_labels(converted):
-  case = next(c for c in converted if c["head"] == "classifier")
+@pytest.mark.parametrize("head", ["classifier", "token_classifier"])
+def test_heads_keep_labels(converted, head):
+  case = next(c for c in converted if c["head"] == head)
   model = tf.keras.models.load_model(case["keras_path"])
   assert model.id2label == {int(k): v for k, v in
                             case["hf_model"].config.id2label.items()}
@@ -299,7 +316,7 @@ def test_every_hf_class_converts_to_its_model_or_is_refused(tmp_path,
   assert type(model) is supported[hf_class].model_class
   if hf_class == "SqueezeBertForMaskedLM":
     return  # MLM parity needs positions: the CLI cases above cover it
-  inputs = tiny_inputs(tiny_config())
+  inputs = hf_reference.inputs_for(hf_model, tiny_inputs(tiny_config()))
   expected = hf_reference.hf_outputs(hf_model, inputs)
   outputs = model(inputs, training=False)
   outputs = outputs if isinstance(outputs, dict) else {"logits": outputs}

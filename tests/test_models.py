@@ -11,7 +11,9 @@ import tensorflow as tf
 
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
+from sqz_tf.models import SqueezeBertMultipleChoice
 from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.models import SqueezeBertTokenClassifier
 from tests.tiny_configs import masked_positions
 from tests.tiny_configs import tiny_config
 from tests.tiny_configs import tiny_inputs
@@ -22,11 +24,22 @@ def _build(kind, config):
     return SqueezeBertEncoder(config)
   if kind == "pretrainer":
     return SqueezeBertPretrainer(config)
-  return SqueezeBertClassifier(config, num_labels=3,
-                               id2label={0: "neg", 1: "neutral", 2: "pos"})
+  if kind == "token_classifier":
+    return SqueezeBertTokenClassifier(config, num_labels=3,
+                                      id2label=TAGS)
+  if kind == "multiple_choice":
+    return SqueezeBertMultipleChoice(config)
+  return SqueezeBertClassifier(config, num_labels=3, id2label=LABELS)
+
+
+LABELS = {0: "neg", 1: "neutral", 2: "pos"}
+TAGS = {0: "O", 1: "B-PER", 2: "I-PER"}
 
 
 def _feed(kind, config):
+  if kind == "multiple_choice":  # 2 questions x 3 choices
+    return {name: value.reshape(2, 3, -1) for name, value in
+            tiny_inputs(config, batch=6, seq_length=16).items()}
   inputs = tiny_inputs(config)
   if kind == "pretrainer":
     inputs["masked_lm_positions"] = masked_positions()
@@ -50,6 +63,25 @@ def test_output_shapes():
   assert pretrainer_out["sop_logits"].shape == (3, 2)
   regressor = SqueezeBertClassifier(config, num_labels=1)
   assert _outputs(regressor, _feed("encoder", config))["logits"].shape == (3, 1)
+  tagger = _build("token_classifier", config)
+  assert _outputs(tagger, _feed("token_classifier", config))[
+      "logits"].shape == (3, 11, 3)
+  chooser = _build("multiple_choice", config)
+  assert _outputs(chooser, _feed("multiple_choice", config))[
+      "logits"].shape == (2, 3)
+
+
+def test_multiple_choice_scores_each_choice_alone():
+  config = tiny_config()
+  model = SqueezeBertMultipleChoice(config)
+  inputs = _feed("multiple_choice", config)
+  scores = _outputs(model, inputs)["logits"]
+  # A choice's score is the head on that row's pooled output, whatever the
+  # other choices are.
+  pooled = model.encoder({name: value.reshape(6, -1) for name, value in
+                          inputs.items()})["pooled_output"]
+  np.testing.assert_allclose(scores.reshape(6),
+                             model.head(pooled).numpy()[:, 0], atol=1e-5)
 
 
 def test_sequence_length_is_dynamic():
@@ -70,8 +102,12 @@ def test_dropout_only_in_training():
                          classifier(inputs).numpy())
 
 
-@pytest.mark.parametrize("kind", ["encoder", "pretrainer", "classifier"])
-@pytest.mark.parametrize("file_name", ["model.keras", "saved_model"])
+# The heads that only add a dense layer save like the classifier: .keras only.
+@pytest.mark.parametrize("kind, file_name", [
+    (kind, file_name) for kind in ("encoder", "pretrainer", "classifier")
+    for file_name in ("model.keras", "saved_model")] + [
+        ("token_classifier", "model.keras"),
+        ("multiple_choice", "model.keras")])
 def test_save_and_load_model_round_trip(tmp_path, kind, file_name):
   config = tiny_config("mixed_groups")
   model = _build(kind, config)
@@ -86,8 +122,8 @@ def test_save_and_load_model_round_trip(tmp_path, kind, file_name):
   assert loaded.model_config == config
   for key, value in _outputs(loaded, inputs).items():
     np.testing.assert_array_equal(value, expected[key])
-  if kind == "classifier":
-    assert loaded.id2label == {0: "neg", 1: "neutral", 2: "pos"}
+  if kind in ("classifier", "token_classifier"):
+    assert loaded.id2label == (LABELS if kind == "classifier" else TAGS)
 
 
 def test_pretrainer_decoder_is_tied_after_loading(tmp_path):

@@ -62,8 +62,13 @@ def _conv_lowering(model):
 def _check_model(model, quantization, seq_length, representative_inputs):
   config = getattr(model, "model_config", None)
   if config is None or set(model.input_names) != set(ENCODER_INPUTS):
-    raise SqzError(f"not an sqz_tf encoder or classifier: "
+    raise SqzError(f"not an sqz_tf encoder, classifier or tagger: "
                    f"{type(model).__name__}")
+  if any(len(tensor.shape) != 2 for tensor in model.inputs):
+    raise SqzError(f"{type(model).__name__} takes inputs of shape "
+                   f"{model.inputs[0].shape}; TFLite export takes models "
+                   "of [batch, seq] token inputs (encoder, classifier, "
+                   "tagger)")
   if not 0 < seq_length <= config.max_position_embeddings:
     raise SqzError(f"seq_length {seq_length} is outside 1.."
                    f"{config.max_position_embeddings} (max_position_embeddings)")
@@ -78,7 +83,7 @@ def _check_model(model, quantization, seq_length, representative_inputs):
 
 def convert(model, quantization="float32", seq_length=128, batch_size=1,
             representative_inputs=None):
-  """TFLite bytes of an sqz_tf encoder or classifier at fixed shapes.
+  """TFLite bytes of an sqz_tf encoder, classifier or tagger at fixed shapes.
 
   `representative_inputs` (a list of input dicts of numpy arrays, shape
   `[batch_size, seq_length]`) calibrates the variants in

@@ -17,7 +17,9 @@ from typing import Callable
 from sqz_tf.errors import ConversionError
 from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.encoder import SqueezeBertEncoder
+from sqz_tf.models.multiple_choice import SqueezeBertMultipleChoice
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
+from sqz_tf.models.token_classifier import SqueezeBertTokenClassifier
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,12 +42,15 @@ def num_labels(hf_config, tensors, head="classifier.weight"):
                         f"no id2label and the checkpoint no {head}")
 
 
-def _classifier(config, hf_config, tensors):
-  try:
-    return SqueezeBertClassifier(config, num_labels(hf_config, tensors),
-                                 id2label=hf_config.get("id2label"))
-  except ValueError as e:
-    raise ConversionError(f"bad id2label in config.json: {e}") from None
+def _labelled(model_class):
+  """build() of a head that carries labels (id2label) like HF's configs."""
+  def build(config, hf_config, tensors):
+    try:
+      return model_class(config, num_labels(hf_config, tensors),
+                         id2label=hf_config.get("id2label"))
+    except ValueError as e:
+      raise ConversionError(f"bad id2label in config.json: {e}") from None
+  return build
 
 
 SUPPORTED = (
@@ -55,12 +60,17 @@ SUPPORTED = (
                  lambda config, hf_config, tensors: (
                      SqueezeBertPretrainer(config))),
     Architecture("SqueezeBertForSequenceClassification", "classifier",
-                 SqueezeBertClassifier, _classifier),
+                 SqueezeBertClassifier, _labelled(SqueezeBertClassifier)),
+    Architecture("SqueezeBertForTokenClassification", "token_classifier",
+                 SqueezeBertTokenClassifier,
+                 _labelled(SqueezeBertTokenClassifier)),
+    Architecture("SqueezeBertForMultipleChoice", "multiple_choice",
+                 SqueezeBertMultipleChoice,
+                 lambda config, hf_config, tensors: (
+                     SqueezeBertMultipleChoice(config))),
 )
 # HF SqueezeBERT heads with no sqz_tf model yet: refused by name.
-NOT_SUPPORTED = ("SqueezeBertForTokenClassification",
-                 "SqueezeBertForMultipleChoice",
-                 "SqueezeBertForQuestionAnswering")
+NOT_SUPPORTED = ("SqueezeBertForQuestionAnswering",)
 MODEL_TYPES = ("auto",) + tuple(a.model_type for a in SUPPORTED)
 
 _BY_HF_NAME = {a.hf_name: a for a in SUPPORTED}

@@ -16,7 +16,6 @@ from sqz_tf.errors import ConfigError
 from sqz_tf.errors import ConversionError
 from sqz_tf.hf import architectures
 from sqz_tf.hf import weight_map
-from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
 from sqz_tf.utils.files import atomic_output
 
@@ -196,7 +195,7 @@ def hf_config_dict(model):
   config = model.model_config.to_hf_dict()
   config["architectures"] = [architectures.for_model(model).hf_name]
   config["tie_word_embeddings"] = True
-  if isinstance(model, SqueezeBertClassifier):
+  if hasattr(model, "id2label"):  # heads with labels
     config["id2label"] = {str(i): label for i, label in model.id2label.items()}
     config["label2id"] = {label: i for i, label in model.id2label.items()}
   return config

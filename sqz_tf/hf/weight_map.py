@@ -13,7 +13,9 @@ import tensorflow as tf
 
 from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.encoder import SqueezeBertEncoder
+from sqz_tf.models.multiple_choice import SqueezeBertMultipleChoice
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
+from sqz_tf.models.token_classifier import SqueezeBertTokenClassifier
 
 COPY, LINEAR, CONV1D = "copy", "linear", "conv1d"
 
@@ -100,6 +102,8 @@ def _pretrainer_head(model):
 HEAD_LINKS = {
     SqueezeBertPretrainer: _pretrainer_head,
     SqueezeBertClassifier: lambda model: _dense(model.head, "classifier"),
+    SqueezeBertTokenClassifier: lambda model: _dense(model.head, "classifier"),
+    SqueezeBertMultipleChoice: lambda model: _dense(model.head, "classifier"),
 }
 
 

@@ -4,6 +4,7 @@ import tensorflow as tf
 
 from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.models.configured_model import ConfiguredModel
+from sqz_tf.models.configured_model import label_names
 from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.encoder import encoder_inputs
 from sqz_tf.models.encoder import initializer
@@ -33,13 +34,7 @@ class SqueezeBertClassifier(ConfiguredModel):
                quantization_aware=False, name="squeezebert_classifier",
                **kwargs):
     config = SqueezeBertConfig.coerce(config)
-    if num_labels < 1:
-      raise ValueError(f"num_labels must be at least 1, got {num_labels}")
-    id2label = ({int(i): str(label) for i, label in id2label.items()}
-                if id2label else {i: f"LABEL_{i}" for i in range(num_labels)})
-    if sorted(id2label) != list(range(num_labels)):
-      raise ValueError(f"id2label must name labels 0..{num_labels - 1}, got "
-                       f"{sorted(id2label)}")
+    id2label = label_names(num_labels, id2label)
     encoder = SqueezeBertEncoder(config, quantization_aware)
     inputs = encoder_inputs()
     pooled = encoder(inputs)["pooled_output"]

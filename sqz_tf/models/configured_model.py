@@ -31,3 +31,16 @@ class ConfiguredModel(tf.keras.Model):
   @classmethod
   def from_config(cls, config, custom_objects=None):
     return cls(**config)
+
+
+def label_names(num_labels, id2label=None) -> dict:
+  """A head's `{id: label}`: `id2label` checked (keys may be strings, as in
+  JSON), or HF's default names LABEL_0 .. LABEL_{n-1}."""
+  if num_labels < 1:
+    raise ValueError(f"num_labels must be at least 1, got {num_labels}")
+  id2label = ({int(i): str(label) for i, label in id2label.items()}
+              if id2label else {i: f"LABEL_{i}" for i in range(num_labels)})
+  if sorted(id2label) != list(range(num_labels)):
+    raise ValueError(f"id2label must name labels 0..{num_labels - 1}, got "
+                     f"{sorted(id2label)}")
+  return id2label

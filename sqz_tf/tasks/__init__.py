@@ -14,9 +14,18 @@ from sqz_tf.tasks.finetuning_task import FinetuningTask
 from sqz_tf.tasks.finetuning_task import Split
 from sqz_tf.tasks.finetuning_task import predict
 from sqz_tf.tasks.sentence_prediction import SentencePredictionTask
+from sqz_tf.tasks import tagging
+from sqz_tf.tasks.multiple_choice import MultipleChoiceTask
+from sqz_tf.tasks.tagging import TaggingTask
 
 # Task names other than GLUE's -> factory(model or None) -> FinetuningTask.
 FAMILIES = {}
+# CoNLL-format tagging (NER): train/dev/test.txt or CoNLL-2003's eng.* files.
+FAMILIES["tagging"] = lambda model: TaggingTask(
+    labels=tagging.labels_for(model))
+FAMILIES["conll2003"] = lambda model: TaggingTask(
+    labels=tagging.labels_for(model), name="conll2003")
+FAMILIES["swag"] = lambda model: MultipleChoiceTask()
 
 
 def get_task(name, model=None) -> FinetuningTask:
@@ -31,5 +40,6 @@ def get_task(name, model=None) -> FinetuningTask:
     raise SqzError(f"unknown task {name!r}; known: {', '.join(known)}") from None
 
 
-__all__ = ["FAMILIES", "FinetuningTask", "SentencePredictionTask", "Split",
-           "get_task", "predict"]
+__all__ = ["FAMILIES", "FinetuningTask", "MultipleChoiceTask",
+           "SentencePredictionTask", "Split", "TaggingTask", "get_task",
+           "predict"]
