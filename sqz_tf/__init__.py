@@ -43,4 +43,5 @@ from sqz_tf import models
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.models import SqueezeBertQuestionAnswerer
 from sqz_tf.models import model_facts

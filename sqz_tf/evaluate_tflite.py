@@ -8,7 +8,17 @@ Featurizes the split as finetuning does, at the model's fixed sequence
 length, runs every row through the TFLite model (ai_edge_litert, XNNPACK),
 and prints the task's metrics; with --model also the float model's metrics
 and how closely the two agree (GLUE: the share of rows where both predict
-the same class; mean |difference| for STS-B).
+the same class; mean |difference| for STS-B; SQuAD: the share of questions
+where both give the same answer text).
+
+  python -m sqz_tf.evaluate_tflite --tflite=squad_int8_mixed.tflite \
+      --task=squad --data_dir=squad --vocab_file=vocab.txt \
+      --model=runs/squad/question_answerer.keras
+
+SQuAD (squad, squad_v2) reads dev-v1.1.json / dev-v2.0.json in --data_dir,
+windows the contexts at the model's sequence length (question up to 64
+tokens, windows 128 apart; less for short sequences) and scores the answers
+with the official EM/F1.
 """
 
 import json
@@ -24,7 +34,8 @@ from sqz_tf.training.initialization import load_model_file
 from sqz_tf.utils.files import atomic_output
 
 flags.DEFINE_string("tflite", None, "The .tflite model.")
-flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE).")
+flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE), squad, "
+                    "squad_v2.")
 flags.DEFINE_string("data_dir", None, "The task's data directory.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model.")
 flags.DEFINE_string("model", None, "The float Keras model to compare with.")

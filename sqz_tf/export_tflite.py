@@ -1,4 +1,4 @@
-r"""Exports an sqz_tf encoder or classifier to TFLite and checks the file.
+r"""Exports an sqz_tf encoder or task model to TFLite and checks the file.
 
   python -m sqz_tf.export_tflite --model=runs/sst2/classifier.keras \
       --output=sst2.tflite --quantization=int8_mixed --seq_length=128 \
@@ -10,8 +10,9 @@ float32, float16, dynamic (int8 weights), int8 (full integer), int8_mixed
 (int8 projections, float LayerNorm/softmax/GELU/attention products; the
 recommended phone recipe) and qat (a model finetuned with
 `run_classifier --quantization_aware`). int8 and int8_mixed calibrate on
-`--representative_data`: a GLUE task directory (its train split, with
-`--task` and `--vocab_file`) or classification TFRecords.
+`--representative_data`: a task's data directory (its train split, with
+`--task` and `--vocab_file`: a GLUE task, or squad / squad_v2 for a
+question answerer) or classification TFRecords.
 
 Before writing, the exporter lists the model's ops, which of them XNNPACK
 runs and which fall to TFLite's own kernels, the file size, and the largest
@@ -39,7 +40,7 @@ flags.DEFINE_string("representative_data", None,
                     "classification TFRecord pattern for calibration (int8, "
                     "int8_mixed).")
 flags.DEFINE_string("task", None, "Task of --representative_data, e.g. "
-                    "sst2 (GLUE).")
+                    "sst2 (GLUE), squad.")
 flags.DEFINE_string("vocab_file", None,
                     "vocab.txt to tokenize a --representative_data "
                     "directory.")

@@ -29,12 +29,17 @@ from tests.tiny_configs import tiny_inputs
 TOLERANCE = 1e-4
 CLI = "sqz_tf.convert_hf_checkpoint"
 HEADS = ("encoder", "pretrainer", "classifier")
+# Task heads: a non-default config (also taken back to HF) and a .bin each.
+TASK_HEADS = ("question_answerer",)
 
 
 def _cases():
   cases = [(name, head, "safetensors") for name in sorted(TINY_CONFIGS)
            for head in HEADS]
   cases += [("squeezebert_groups", head, "bin") for head in HEADS]
+  cases += [(name, head, fmt) for head in TASK_HEADS
+            for name, fmt in (("mixed_groups", "safetensors"),
+                              ("squeezebert_groups", "bin"))]
   return cases
 
 
@@ -112,7 +117,7 @@ def test_classifier_keeps_labels(converted):
                             case["hf_model"].config.id2label.items()}
 
 
-@pytest.mark.parametrize("head", HEADS)
+@pytest.mark.parametrize("head", HEADS + TASK_HEADS)
 def test_to_hf_round_trip(converted, tmp_path, head):
   case = next(c for c in converted if c["head"] == head and
               c["name"] == "mixed_groups")
@@ -278,6 +283,8 @@ def _hf_model_classes():
 
 def _saved_hf_model(hf_class, directory, seed=0, num_labels=3):
   torch.manual_seed(seed)
+  if hf_class == "SqueezeBertForQuestionAnswering":
+    num_labels = 2  # start and end
   config = transformers.SqueezeBertConfig(
       **TINY_CONFIGS["squeezebert_groups"], num_labels=num_labels)
   model = getattr(transformers, hf_class)(config).eval()
@@ -318,3 +325,19 @@ def test_classifier_tensors_without_architectures_are_ambiguous(tmp_path):
     convert.hf_to_keras(str(tmp_path / "noarch"))
   model, _ = convert.hf_to_keras(str(tmp_path / "noarch"), "classifier")
   assert type(model).__name__ == "SqueezeBertClassifier"
+
+
+def test_question_answering_head_needs_no_architectures_but_two_outputs(
+    tmp_path):
+  _saved_hf_model("SqueezeBertForQuestionAnswering", str(tmp_path / "qa"))
+  _edited_copy(str(tmp_path / "qa"), tmp_path / "noarch",
+               lambda config: config.pop("architectures"))
+  model, _ = convert.hf_to_keras(str(tmp_path / "noarch"))  # qa_outputs.*
+  assert type(model).__name__ == "SqueezeBertQuestionAnswerer"
+  _edited_copy(str(tmp_path / "qa"), tmp_path / "three", None,
+               lambda tensors: tensors.update({
+                   "qa_outputs.weight": np.zeros([3, 32], np.float32),
+                   "qa_outputs.bias": np.zeros([3], np.float32)}))
+  with pytest.raises(ConversionError, match="a question-answering head has 2 "
+                     "outputs .start, end.; this checkpoint's qa_outputs has 3"):
+    convert.hf_to_keras(str(tmp_path / "three"))

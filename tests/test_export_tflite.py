@@ -135,10 +135,10 @@ def test_dequantize_ops_puts_int8_ops_back_in_float():
 def test_bad_models_lengths_and_calibration_data():
   config = tiny_config()
   classifier = SqueezeBertClassifier(config, 2)
-  with pytest.raises(SqzError, match="not an sqz_tf encoder or classifier"):
+  with pytest.raises(SqzError, match="not an sqz_tf encoder or task model"):
     tflite.convert(SqueezeBertPretrainer(config), "float32", seq_length=8)
   plain = tf.keras.Sequential([tf.keras.Input([4]), tf.keras.layers.Dense(2)])
-  with pytest.raises(SqzError, match="not an sqz_tf encoder or classifier"):
+  with pytest.raises(SqzError, match="not an sqz_tf encoder or task model"):
     tflite.convert(plain, "float32", seq_length=8)
   with pytest.raises(SqzError, match="outside 1..40"):
     tflite.convert(classifier, "float32", seq_length=41)
@@ -203,7 +203,7 @@ def test_cli_refuses_bad_input_and_writes_nothing(toy, tmp_path):
       "not ours": (("sqz_tf.export_tflite",
                     f"--model={tmp_path / 'plain.keras'}",
                     f"--output={tmp_path / 'a.tflite'}"),
-                   "not an sqz_tf encoder or classifier"),
+                   "not an sqz_tf encoder or task model"),
       "too long": (_export_command(toy, tmp_path / "b.tflite")[:-1] +
                    ("--seq_length=64",), "seq_length 64 is outside"),
       "no data": (_export_command(toy, tmp_path / "c.tflite",

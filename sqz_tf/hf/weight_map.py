@@ -14,6 +14,7 @@ import tensorflow as tf
 from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
+from sqz_tf.models.question_answerer import SqueezeBertQuestionAnswerer
 
 COPY, LINEAR, CONV1D = "copy", "linear", "conv1d"
 
@@ -100,6 +101,8 @@ def _pretrainer_head(model):
 HEAD_LINKS = {
     SqueezeBertPretrainer: _pretrainer_head,
     SqueezeBertClassifier: lambda model: _dense(model.head, "classifier"),
+    SqueezeBertQuestionAnswerer: lambda model: _dense(model.head,
+                                                      "qa_outputs"),
 }
 
 

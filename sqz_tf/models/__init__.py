@@ -1,7 +1,8 @@
-"""SqueezeBERT Keras models: encoder, pretrainer, classifier; size facts."""
+"""SqueezeBERT Keras models: encoder, pretrainer, task models; size facts."""
 
 from sqz_tf.models.classifier import SqueezeBertClassifier
 from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.facts import ModelFacts
 from sqz_tf.models.facts import model_facts
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
+from sqz_tf.models.question_answerer import SqueezeBertQuestionAnswerer

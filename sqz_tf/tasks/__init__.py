@@ -13,10 +13,15 @@ from sqz_tf.errors import SqzError
 from sqz_tf.tasks.finetuning_task import FinetuningTask
 from sqz_tf.tasks.finetuning_task import Split
 from sqz_tf.tasks.finetuning_task import predict
+from sqz_tf.tasks import question_answering
+from sqz_tf.tasks.question_answering import QuestionAnsweringTask
 from sqz_tf.tasks.sentence_prediction import SentencePredictionTask
 
 # Task names other than GLUE's -> factory(model or None) -> FinetuningTask.
-FAMILIES = {}
+FAMILIES = {
+    "squad": question_answering.family(version_2_with_negative=False),
+    "squad_v2": question_answering.family(version_2_with_negative=True),
+}
 
 
 def get_task(name, model=None) -> FinetuningTask:
@@ -31,5 +36,5 @@ def get_task(name, model=None) -> FinetuningTask:
     raise SqzError(f"unknown task {name!r}; known: {', '.join(known)}") from None
 
 
-__all__ = ["FAMILIES", "FinetuningTask", "SentencePredictionTask", "Split",
-           "get_task", "predict"]
+__all__ = ["FAMILIES", "FinetuningTask", "QuestionAnsweringTask",
+           "SentencePredictionTask", "Split", "get_task", "predict"]

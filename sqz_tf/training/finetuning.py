@@ -120,6 +120,10 @@ def run(task, source, tokenizer, strategy, after_training=None):
   if FLAGS.do_eval or FLAGS.do_train:
     dev_sets = {split: task.load_split(FLAGS.data_dir, split, tokenizer)
                 for split in task.eval_splits()}
+  predict_sets = {}
+  if FLAGS.do_predict:
+    predict_sets = {split: task.load_split(FLAGS.data_dir, split, tokenizer)
+                    for split in task.predict_splits()}
 
   steps_per_epoch = max(1, (train.num_rows if train else 0) //
                         FLAGS.train_batch_size)
@@ -167,8 +171,7 @@ def run(task, source, tokenizer, strategy, after_training=None):
                                  "best": metrics, "epochs": []})
   if FLAGS.do_predict and trainer.chief:
     written = []
-    for split in task.predict_splits():
-      data = task.load_split(FLAGS.data_dir, split, tokenizer)
+    for data in predict_sets.values():
       written += task.write_predictions(
           data, predict(model, data.features, FLAGS.eval_batch_size),
           os.path.join(FLAGS.model_dir, task.predictions_dir))
