@@ -14,6 +14,7 @@ from sqz_tf.export.calibration import sample_inputs
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.models import SqueezeBertQuestionAnswerer
 from sqz_tf.models.quantization_aware import quantization_aware_copy
 from tests import data_fixtures
 from tests.hf_reference import run_many
@@ -81,6 +82,17 @@ def test_encoder_exports_both_outputs():
   assert report.max_abs_difference < 1e-4 * report.output_scale
   assert sorted(tflite.run(tflite_bytes, sample_inputs(config, 1, 12))) == [
       "pooled_output", "sequence_output"]
+
+
+def test_question_answerer_keeps_its_output_names():
+  config = tiny_config("mixed_groups")
+  model = SqueezeBertQuestionAnswerer(config)
+  tflite_bytes, report, _ = _export(model, "float32", seq_length=12)
+  assert report.max_abs_difference < 1e-4 * report.output_scale
+  assert set(report.tflite_kernel_ops) <= INPUT_OPS  # SPLIT, not UNPACK
+  outputs = tflite.run(tflite_bytes, sample_inputs(config, 1, 12))
+  assert {name: value.shape for name, value in outputs.items()} == {
+      "start_logits": (1, 12), "end_logits": (1, 12)}
 
 
 def test_conversion_skips_keras_traces_but_not_bytes():

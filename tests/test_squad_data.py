@@ -11,6 +11,8 @@ from sqz_tf.data import squad_features
 from sqz_tf.data import squad_postprocessing
 from sqz_tf.data.squad import SquadError
 from sqz_tf.data.tokenizer import BertTokenizerLayer
+from sqz_tf.errors import SqzError
+from sqz_tf.tasks.question_answering import QuestionAnsweringTask
 from tests import data_fixtures
 from tests import squad_fixtures
 from tests.test_data_tokenizer import HF_TOKENIZER
@@ -204,3 +206,22 @@ def test_bad_files_and_lengths_are_one_line_errors(tmp_path):
     squad_features.check_lengths(64, 35, 26)
   assert squad_features.default_lengths(384) == (64, 128)
   assert squad_features.default_lengths(64) == (15, 23)
+
+
+def test_dev_split_needs_answers_the_predict_split_does_not(vocab_file,
+                                                            tmp_path):
+  # A file without answers (a test set): predicted, not evaluated.
+  context = "the cafe is long"
+  squad_fixtures.write_squad(str(tmp_path / "dev-v1.1.json"), [
+      squad_fixtures.paragraph(context, [
+          squad_fixtures.question("q1", "what?", context, ["cafe"]),
+          squad_fixtures.question("q2", "what else?", context)])])
+  task = QuestionAnsweringTask()
+  tokenizer = _tokenizer(vocab_file, 32)
+  predict_split = task.load_split(str(tmp_path), "predict", tokenizer)
+  assert [e.qas_id for e in predict_split.examples] == ["q1", "q2"]
+  with pytest.raises(SqzError, match="question q2 has no answer to evaluate "
+                     "against"):
+    task.load_split(str(tmp_path), "dev", tokenizer)
+  with pytest.raises(SqzError, match="no train-v1.1.json or train.json in"):
+    task.load_split(str(tmp_path), "train", tokenizer)

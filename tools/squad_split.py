@@ -23,6 +23,7 @@ sys.path.insert(0, REPO)
 # pylint: disable=wrong-import-position
 from sqz_tf.data import squad
 from sqz_tf.data import squad_metrics
+from sqz_tf.errors import SqzError
 
 
 def first_words(examples, k):
@@ -49,7 +50,7 @@ def main():
       squad.write_squad(part, paths[split], version, args.overwrite)
     train = squad.read_squad(paths["train"])
     dev = squad.read_squad(paths["dev"])
-  except squad.SquadError as e:
+  except SqzError as e:
     sys.exit(f"squad_split: error: {e}")
   print(f"train: {args.train_articles} articles, {len(train)} questions; "
         f"held out: {len(data) - args.train_articles} articles, {len(dev)} "

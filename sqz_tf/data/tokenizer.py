@@ -13,8 +13,9 @@ BertTokenizer cannot: with lower_case its offsets index the normalized
 string, and FastBertTokenizer's normalization differs from HF's (it keeps
 format characters such as a soft hyphen). Instead we normalize each
 character on its own (every step above maps one character to zero or more
-characters independently; NFD could only reorder marks that the uncased
-path drops), so every normalized byte comes from a known original
+characters independently; only NFD's reordering of adjacent combining marks
+is not per character, and the uncased path drops those marks, bar a few
+rare spacing ones), so every normalized byte comes from a known original
 character.
 """
 

@@ -13,8 +13,8 @@ start and end cross-entropies over positions (HF's); answers come from
 Files: `files={"train": path, "dev": path}` (run_squad's --train_file and
 --predict_file), else the official names in `data_dir` (train-v1.1.json,
 dev-v1.1.json; -v2.0 with `version_2_with_negative`), or train.json /
-dev.json. "dev" is what is evaluated and predicted; its questions need
-answers only to be evaluated.
+dev.json. Splits "dev" (evaluated) and "predict" are both the dev file,
+read once; only "dev" needs every question answered (v1.1).
 """
 
 import tensorflow as tf
@@ -60,7 +60,7 @@ class QuestionAnsweringTask(FinetuningTask):
     return ("dev",)
 
   def predict_splits(self):
-    return ("dev",)
+    return ("predict",)  # the dev file; its questions need no answers
 
   def lengths(self, max_seq_length):
     """(max_query_length, doc_stride) at `max_seq_length`, checked."""
@@ -70,6 +70,7 @@ class QuestionAnsweringTask(FinetuningTask):
     return lengths
 
   def file(self, data_dir, split):
+    """The SQuAD file of `split` ("train" or "dev")."""
     if split in self.files:
       return self.files[split]
     if not data_dir:
@@ -79,23 +80,30 @@ class QuestionAnsweringTask(FinetuningTask):
 
   def load_split(self, data_dir, split, tokenizer, num_examples=None,
                  seed=0):
-    if split not in ("train", "dev"):
-      raise SqzError(f"{self.name} has a train and a dev split, not {split!r}")
+    if split not in ("train", "dev", "predict"):
+      raise SqzError(f"{self.name} splits are train, dev and predict (the "
+                     f"dev file), not {split!r}")
+    training = split == "train"
+    path = self.file(data_dir, "train" if training else "dev")
     max_query_length, doc_stride = self.lengths(tokenizer.seq_length)
-    path = self.file(data_dir, split)
-    key = (path, split, id(tokenizer), num_examples, seed)
+    key = (path, id(tokenizer), num_examples, seed)
     if key not in self._loaded:  # evaluated and predicted: featurize once
-      training = split == "train"
       examples = squad.read_squad(path, self.version_2_with_negative,
                                   require_answers=training)
       examples = random_subset(examples, num_examples, seed)
       if not examples:
         raise SqzError(f"{self.name} {split}: no questions in {path}")
-      features, windows = squad_features.featurize(
+      self._loaded = {key: (examples, *squad_features.featurize(
           examples, tokenizer, max_query_length, doc_stride,
-          is_training=training, keep_offsets=not training)
-      self._loaded = {key: Split(split, examples, features, windows)}
-    return self._loaded[key]
+          is_training=training, keep_offsets=not training))}
+    examples, features, windows = self._loaded[key]
+    if split == "dev" and not self.version_2_with_negative:
+      unanswered = next((e for e in examples if not e.answers), None)
+      if unanswered:
+        raise SqzError(f"{path}: question {unanswered.qas_id} has no answer "
+                       "to evaluate against (to only predict, leave out "
+                       "--do_train and --do_eval)")
+    return Split(split, examples, features, windows)
 
   # Model and training objective.
 
