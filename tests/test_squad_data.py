@@ -158,6 +158,20 @@ def test_row_layout_truncation_and_targets(vocab_file):
   assert features["start_positions"].tolist() == [0]
 
 
+def test_answers_of_dropped_characters_only_are_left_out_of_training(
+    vocab_file):
+  context = "the cafe \u200b is long"
+  examples = [_example(context, "\u200b"), _example(context, "cafe")]
+  tokenizer = _tokenizer(vocab_file, 16)
+  _, windows = squad_features.featurize(examples, tokenizer, 3, 2,
+                                        is_training=True, keep_offsets=False)
+  assert windows.example_index.tolist() == [1]
+  assert windows.token_starts is None
+  features, windows = squad_features.featurize(examples, tokenizer, 3, 2)
+  assert windows.example_index.tolist() == [0, 1]
+  assert features["start_positions"].tolist() == [0, 6]
+
+
 def _write(path, value):
   path.write_text(value if isinstance(value, str) else json.dumps(value))
   return str(path)

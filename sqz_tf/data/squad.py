@@ -62,7 +62,7 @@ def _answers(qa, context, where):
     start = _field(answer, "answer_start", int, at)
     if not text:
       raise SquadError(f"{at}: empty answer text")
-    if context[start:start + len(text)] != text:
+    if start < 0 or context[start:start + len(text)] != text:
       found = context[max(start, 0):max(start, 0) + len(text)]
       raise SquadError(f"{at}: answer {text!r} is not at its answer_start "
                        f"{start} (the context has {found!r} there)")

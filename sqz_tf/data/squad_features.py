@@ -107,15 +107,14 @@ def _max_context(spans, num_tokens):
   return best
 
 
-def _answer_tokens(example, starts, ends):
-  """First and last context token of the first gold answer, or None."""
-  if example.is_impossible or not example.answers:
-    return None
-  answer = example.answers[0]
+def _answer_tokens(answer, starts, ends):
+  """First and last context token overlapping `answer`'s characters.
+
+  None when no token does: the answer is only characters that tokenization
+  drops (spaces, control characters).
+  """
   inside = np.nonzero((starts < answer.end) & (ends > answer.start))[0]
-  if not len(inside):  # pylint: disable=g-explicit-length-test
-    return ()  # only characters that tokenization drops
-  return inside[0], inside[-1]
+  return (inside[0], inside[-1]) if len(inside) else None
 
 
 def _tokenized(texts, tokenize):
@@ -152,12 +151,13 @@ def featurize(examples, tokenizer, max_query_length, doc_stride,
   for index, (example, question) in enumerate(zip(examples, questions)):
     question = question[:max_query_length]
     ids, starts, ends = contexts[context_index[example.context]]
-    answer = _answer_tokens(example, starts, ends)
-    if answer == ():
-      unanswerable += 1
-      if is_training:
-        continue
-      answer = None
+    answer = None
+    if example.answers and not example.is_impossible:
+      answer = _answer_tokens(example.answers[0], starts, ends)
+      if answer is None:
+        unanswerable += 1
+        if is_training:
+          continue
     spans = _spans(len(ids), seq_length - len(question) - 3, doc_stride)
     best_span = _max_context(spans, len(ids))
     first = len(question) + 2  # row position of the window's first token
