@@ -5,7 +5,11 @@ import json
 import pytest
 import tensorflow as tf
 
+from sqz_tf import tasks
+from sqz_tf.export import calibration
+from sqz_tf.export import tflite_evaluation
 from sqz_tf.models import SqueezeBertEncoder
+from sqz_tf.training.initialization import load_model_file
 from tests import data_fixtures
 from tests import squad_fixtures
 from tests.hf_reference import run_many
@@ -77,12 +81,12 @@ def test_train_predict_and_score_the_int8_tflite_model(toy, tmp_path):
   odds = _read(tmp_path / "v2" / "predictions" / "null_odds.json")
   assert len(odds) == 60 and all(isinstance(v, float) for v in odds.values())
 
-  scored, = run_many([("sqz_tf.evaluate_tflite", f"--tflite={tflite}",
-                       "--task=squad", f"--data_dir={toy / 'v1'}",
-                       f"--vocab_file={toy / 'vocab.txt'}", f"--model={model}",
-                       f"--output_json={tmp_path / 'tflite.json'}")])
-  assert scored.returncode == 0, scored.stderr[-3000:]
-  result = _read(tmp_path / "tflite.json")["dev"]
+  # What evaluate_tflite --task=squad does, in process.
+  task = tasks.get_task("squad")
+  dev_split = calibration.load_task_split(str(toy / "v1"), task,
+                                          str(toy / "vocab.txt"), 32, "dev")
+  result = tflite_evaluation.evaluate(tflite.read_bytes(), task, dev_split,
+                                      load_model_file(model))
   assert result["examples"] == 60
   # A tiny model: int8 rounding flips a few close calls between spans.
   assert abs(result["tflite"]["f1"] - result["float"]["f1"]) <= 5, result
