@@ -142,20 +142,23 @@ class BertTokenizerLayer(tf.keras.layers.Layer):
     text_of_word = words.value_rowids().numpy()
     long_piece = too_long.numpy()[word_of_piece]
     word_begin = word_begins.flat_values.numpy()[word_of_piece]
-    begins = np.where(long_piece, word_begin,
-                      word_begin + piece_begins.flat_values.numpy())
-    ends = np.where(long_piece, word_ends.flat_values.numpy()[word_of_piece],
-                    word_begin + piece_ends.flat_values.numpy())
+    byte_begins = np.where(long_piece, word_begin,
+                           word_begin + piece_begins.flat_values.numpy())
+    byte_ends = np.where(long_piece,
+                         word_ends.flat_values.numpy()[word_of_piece],
+                         word_begin + piece_ends.flat_values.numpy())
     # Normalized bytes -> original characters, over all texts at once: the
     # character whose normalized bytes hold a piece's first (last) byte.
     char_splits = chars.row_splits.numpy()
-    byte_ends = np.cumsum(tf.strings.length(normalized).numpy())
-    byte_base = np.concatenate([[0], byte_ends])[char_splits]
+    char_byte_ends = np.cumsum(tf.strings.length(normalized).numpy())
+    text_byte_base = np.concatenate([[0], char_byte_ends])[char_splits]
     text_of_piece = text_of_word[word_of_piece]
-    base = byte_base[text_of_piece]
-    first = char_splits[text_of_piece]
-    starts = np.searchsorted(byte_ends, base + begins, side="right") - first
-    ends = np.searchsorted(byte_ends, base + ends - 1, side="right") + 1 - first
+    base = text_byte_base[text_of_piece]
+    first_char = char_splits[text_of_piece]
+    starts = np.searchsorted(char_byte_ends, base + byte_begins,
+                             side="right") - first_char
+    ends = np.searchsorted(char_byte_ends, base + byte_ends - 1,
+                           side="right") + 1 - first_char
     ids = pieces.flat_values.numpy()
     piece_splits = np.searchsorted(text_of_piece, np.arange(len(texts) + 1))
     return [(ids[a:b], starts[a:b].astype(np.int32),
