@@ -45,4 +45,5 @@ from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertMultipleChoice
 from sqz_tf.models import SqueezeBertPretrainer
 from sqz_tf.models import SqueezeBertTokenClassifier
+from sqz_tf.models import SqueezeBertQuestionAnswerer
 from sqz_tf.models import model_facts

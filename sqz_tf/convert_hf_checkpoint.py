@@ -25,8 +25,8 @@ flags.DEFINE_string("output", None,
 flags.DEFINE_enum("model_type", "auto", convert.MODEL_TYPES,
                   "Model to build from the HF checkpoint. auto: the one "
                   "config.json's architectures names (without it, only "
-                  "checkpoints whose tensors are unambiguous: encoder or "
-                  "MLM pretrainer). Otherwise it must agree with "
+                  "checkpoints whose tensors are unambiguous: encoder, "
+                  "MLM pretrainer or question answerer). Otherwise it must agree with "
                   "architectures.")
 flags.DEFINE_bool("to_hf", False, "Convert a Keras model to an HF directory.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")

@@ -9,7 +9,17 @@ length, runs every row through the TFLite model (ai_edge_litert, XNNPACK),
 and prints the task's metrics; with --model also the float model's metrics
 and how closely the two agree (GLUE: the share of rows where both predict
 the same class; mean |difference| for STS-B; tagging: the share of words
-given the same tag, next to both models' conlleval entity F1).
+given the same tag, next to both models' conlleval entity F1; SQuAD: the
+share of questions where both give the same answer text).
+
+  python -m sqz_tf.evaluate_tflite --tflite=squad_int8_mixed.tflite \
+      --task=squad --data_dir=squad --vocab_file=vocab.txt \
+      --model=runs/squad/question_answerer.keras
+
+SQuAD (squad, squad_v2) reads dev-v1.1.json / dev-v2.0.json in --data_dir,
+windows the contexts at the model's sequence length (question up to 64
+tokens, windows 128 apart; less for short sequences) and scores the answers
+with the official EM/F1.
 
 A file exported with MediaPipe metadata (export_tflite --metadata) scores
 the same (probabilities have the logits' argmax) and carries its vocabulary,
@@ -33,7 +43,7 @@ from sqz_tf.utils.files import atomic_output
 
 flags.DEFINE_string("tflite", None, "The .tflite model.")
 flags.DEFINE_string("task", None, "The task, e.g. sst2, rte (GLUE), "
-                    "conll2003 (tagging).")
+                    "conll2003 (tagging), squad, squad_v2.")
 flags.DEFINE_string("data_dir", None, "The task's data directory.")
 flags.DEFINE_string("vocab_file", None, "WordPiece vocab.txt of the model "
                     "(default: the one packed in its MediaPipe metadata).")

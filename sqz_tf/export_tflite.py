@@ -1,4 +1,4 @@
-r"""Exports an sqz_tf encoder, classifier or tagger to TFLite and checks it.
+r"""Exports an sqz_tf encoder or task model to TFLite and checks the file.
 
   python -m sqz_tf.export_tflite --model=runs/sst2/classifier.keras \
       --output=sst2.tflite --quantization=int8_mixed --seq_length=128 \
@@ -11,8 +11,8 @@ float32, float16, dynamic (int8 weights), int8 (full integer), int8_mixed
 recommended phone recipe) and qat (a model finetuned with
 `run_classifier --quantization_aware`). int8 and int8_mixed calibrate on
 `--representative_data`: a task's data directory (its train split, with
-`--task` and `--vocab_file`: a GLUE task, conll2003/tagging, ...) or
-classification TFRecords.
+`--task` and `--vocab_file`: a GLUE task, conll2003/tagging, or squad /
+squad_v2 for a question answerer) or classification TFRecords.
 
 Before writing, the exporter lists the model's ops, which of them XNNPACK
 runs and which fall to TFLite's own kernels, the file size, and the largest
@@ -41,7 +41,7 @@ flags.DEFINE_string("representative_data", None,
                     "classification TFRecord pattern for calibration (int8, "
                     "int8_mixed).")
 flags.DEFINE_string("task", None, "Task of --representative_data, e.g. "
-                    "sst2 (GLUE) or conll2003 (tagging).")
+                    "sst2 (GLUE), conll2003 (tagging), squad.")
 flags.DEFINE_string("vocab_file", None,
                     "vocab.txt to tokenize a --representative_data "
                     "directory.")

@@ -17,7 +17,10 @@ HF_CLASSES = {
     "classifier": transformers.SqueezeBertForSequenceClassification,
     "token_classifier": transformers.SqueezeBertForTokenClassification,
     "multiple_choice": transformers.SqueezeBertForMultipleChoice,
+    "question_answerer": transformers.SqueezeBertForQuestionAnswering,
 }
+# Heads whose output count is fixed: HF builds them from num_labels.
+FIXED_NUM_LABELS = {"question_answerer": 2}
 # Heads whose logits come straight out of the HF model.
 _LOGITS_HEADS = (transformers.SqueezeBertForSequenceClassification,
                  transformers.SqueezeBertForTokenClassification,
@@ -42,8 +45,8 @@ def inputs_for(model, inputs):
 def random_hf_model(config_values, head, seed, num_labels=3):
   """An HF SqueezeBERT with every weight random (LayerNorms and biases too)."""
   torch.manual_seed(seed)
-  config = transformers.SqueezeBertConfig(**config_values,
-                                          num_labels=num_labels)
+  config = transformers.SqueezeBertConfig(
+      **config_values, num_labels=FIXED_NUM_LABELS.get(head, num_labels))
   model = HF_CLASSES[head](config).eval()
   with torch.no_grad():
     for parameter in model.parameters():  # tied parameters appear once
@@ -63,6 +66,10 @@ def hf_outputs(model, inputs, positions=None, sop_head=None):
               "pooled_output": out.pooler_output.numpy()}
     if isinstance(model, _LOGITS_HEADS):
       return {"logits": model(**feed).logits.numpy()}
+    if isinstance(model, transformers.SqueezeBertForQuestionAnswering):
+      out = model(**feed)
+      return {"start_logits": out.start_logits.numpy(),
+              "end_logits": out.end_logits.numpy()}
     logits = model(**feed).logits.numpy()
     outputs = {"mlm_logits": np.take_along_axis(logits, positions[..., None],
                                                 axis=1)}

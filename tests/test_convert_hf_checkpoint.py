@@ -29,12 +29,13 @@ from tests.tiny_configs import tiny_inputs
 TOLERANCE = 1e-4
 CLI = "sqz_tf.convert_hf_checkpoint"
 HEADS = ("encoder", "pretrainer", "classifier", "token_classifier",
-         "multiple_choice")
+         "multiple_choice", "question_answerer")
 # The heads that only add a dense layer go through fewer configs (each CLI
 # run costs seconds): mixed_groups as safetensors, squeezebert_groups as
 # .bin; the encoder under them is checked on all.
 _DENSE_HEAD_CONFIGS = {"token_classifier": ("mixed_groups",),
-                       "multiple_choice": ("mixed_groups",)}
+                       "multiple_choice": ("mixed_groups",),
+                       "question_answerer": ("mixed_groups",)}
 
 
 def _cases():
@@ -295,6 +296,8 @@ def _hf_model_classes():
 
 def _saved_hf_model(hf_class, directory, seed=0, num_labels=3):
   torch.manual_seed(seed)
+  if hf_class == "SqueezeBertForQuestionAnswering":
+    num_labels = 2  # start and end
   config = transformers.SqueezeBertConfig(
       **TINY_CONFIGS["squeezebert_groups"], num_labels=num_labels)
   model = getattr(transformers, hf_class)(config).eval()
@@ -335,3 +338,19 @@ def test_classifier_tensors_without_architectures_are_ambiguous(tmp_path):
     convert.hf_to_keras(str(tmp_path / "noarch"))
   model, _ = convert.hf_to_keras(str(tmp_path / "noarch"), "classifier")
   assert type(model).__name__ == "SqueezeBertClassifier"
+
+
+def test_question_answering_head_needs_no_architectures_but_two_outputs(
+    tmp_path):
+  _saved_hf_model("SqueezeBertForQuestionAnswering", str(tmp_path / "qa"))
+  _edited_copy(str(tmp_path / "qa"), tmp_path / "noarch",
+               lambda config: config.pop("architectures"))
+  model, _ = convert.hf_to_keras(str(tmp_path / "noarch"))  # qa_outputs.*
+  assert type(model).__name__ == "SqueezeBertQuestionAnswerer"
+  _edited_copy(str(tmp_path / "qa"), tmp_path / "three", None,
+               lambda tensors: tensors.update({
+                   "qa_outputs.weight": np.zeros([3, 32], np.float32),
+                   "qa_outputs.bias": np.zeros([3], np.float32)}))
+  with pytest.raises(ConversionError, match="a question-answering head has 2 "
+                     "outputs .start, end.; this checkpoint's qa_outputs has 3"):
+    convert.hf_to_keras(str(tmp_path / "three"))

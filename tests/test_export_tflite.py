@@ -14,6 +14,7 @@ from sqz_tf.export.calibration import sample_inputs
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertPretrainer
+from sqz_tf.models import SqueezeBertQuestionAnswerer
 from sqz_tf.models.quantization_aware import quantization_aware_copy
 from tests import data_fixtures
 from tests.hf_reference import run_many
@@ -83,6 +84,17 @@ def test_encoder_exports_both_outputs():
       "pooled_output", "sequence_output"]
 
 
+def test_question_answerer_keeps_its_output_names():
+  config = tiny_config("mixed_groups")
+  model = SqueezeBertQuestionAnswerer(config)
+  tflite_bytes, report, _ = _export(model, "float32", seq_length=12)
+  assert report.max_abs_difference < 1e-4 * report.output_scale
+  assert set(report.tflite_kernel_ops) <= INPUT_OPS  # SPLIT, not UNPACK
+  outputs = tflite.run(tflite_bytes, sample_inputs(config, 1, 12))
+  assert {name: value.shape for name, value in outputs.items()} == {
+      "start_logits": (1, 12), "end_logits": (1, 12)}
+
+
 def test_conversion_skips_keras_traces_but_not_bytes():
   # convert() hands the converter a module holding only the variables; the
   # file must equal what the Keras model itself as trackable gives.
@@ -135,10 +147,10 @@ def test_dequantize_ops_puts_int8_ops_back_in_float():
 def test_bad_models_lengths_and_calibration_data():
   config = tiny_config()
   classifier = SqueezeBertClassifier(config, 2)
-  with pytest.raises(SqzError, match="not an sqz_tf encoder or classifier"):
+  with pytest.raises(SqzError, match="not an sqz_tf encoder or task model"):
     tflite.convert(SqueezeBertPretrainer(config), "float32", seq_length=8)
   plain = tf.keras.Sequential([tf.keras.Input([4]), tf.keras.layers.Dense(2)])
-  with pytest.raises(SqzError, match="not an sqz_tf encoder or classifier"):
+  with pytest.raises(SqzError, match="not an sqz_tf encoder or task model"):
     tflite.convert(plain, "float32", seq_length=8)
   with pytest.raises(SqzError, match="outside 1..40"):
     tflite.convert(classifier, "float32", seq_length=41)
@@ -203,7 +215,7 @@ def test_cli_refuses_bad_input_and_writes_nothing(toy, tmp_path):
       "not ours": (("sqz_tf.export_tflite",
                     f"--model={tmp_path / 'plain.keras'}",
                     f"--output={tmp_path / 'a.tflite'}"),
-                   "not an sqz_tf encoder or classifier"),
+                   "not an sqz_tf encoder or task model"),
       "too long": (_export_command(toy, tmp_path / "b.tflite")[:-1] +
                    ("--seq_length=64",), "seq_length 64 is outside"),
       "no data": (_export_command(toy, tmp_path / "c.tflite",

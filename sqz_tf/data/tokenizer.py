@@ -6,6 +6,17 @@ format characters, map whitespace to spaces, put spaces around CJK ideographs,
 then (uncased) NFD + drop combining marks + lower-case. Words are split on
 whitespace and punctuation and cut into WordPieces by tensorflow-text's
 FastWordpieceTokenizer; words over 100 characters become [UNK].
+
+`tokenize_with_offsets` also gives each token's character span in the
+ORIGINAL text (what SQuAD answers are cut from). tensorflow-text's own
+BertTokenizer cannot: with lower_case its offsets index the normalized
+string, and FastBertTokenizer's normalization differs from HF's (it keeps
+format characters such as a soft hyphen). Instead we normalize each
+character on its own (every step above maps one character to zero or more
+characters independently; only NFD's reordering of adjacent combining marks
+is not per character, and the uncased path drops those marks, bar a few
+rare spacing ones), so every normalized byte comes from a known original
+character.
 """
 
 import numpy as np
@@ -26,6 +37,7 @@ CJK_IDEOGRAPH = (
 # BERT counts all non-alphanumeric ASCII as punctuation, plus Unicode P*
 # (MediaPipe's tokenizer splits on the same classes).
 PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
+_WORD_DELIMITERS = r" +|" + PUNCTUATION
 
 
 def normalize(texts, lower_case=True):
@@ -45,7 +57,7 @@ def normalize(texts, lower_case=True):
 def split_words(texts, lower_case=True):
   """Ragged [batch, words] strings: whitespace and punctuation splitting."""
   texts = normalize(texts, lower_case)
-  return text.regex_split(texts, r" +|" + PUNCTUATION, PUNCTUATION)
+  return text.regex_split(texts, _WORD_DELIMITERS, PUNCTUATION)
 
 
 @tf.keras.utils.register_keras_serializable(package="sqz_tf")
@@ -95,16 +107,65 @@ class BertTokenizerLayer(tf.keras.layers.Layer):
   def from_vocab_file(cls, vocab_file, **kwargs):
     return cls(vocab_lib.load_vocab(vocab_file), **kwargs)
 
+  def _too_long(self, words):
+    """Over-long words become the single token [UNK], as in BERT."""
+    too_long = (tf.strings.length(words.flat_values, unit="UTF8_CHAR")
+                > MAX_CHARS_PER_WORD)
+    return too_long, words.with_flat_values(
+        tf.where(too_long, vocab_lib.UNK, words.flat_values))
+
   def tokenize(self, texts):
     """Ragged [batch, tokens] int32 WordPiece ids (no special tokens)."""
     texts = tf.convert_to_tensor(texts, tf.string)
-    words = split_words(texts, self.lower_case)
-    too_long = (tf.strings.length(words.flat_values, unit="UTF8_CHAR")
-                > MAX_CHARS_PER_WORD)
-    # Over-long words become the single token [UNK], as in BERT.
-    flat = tf.where(too_long, vocab_lib.UNK, words.flat_values)
-    pieces = self._wordpiece.tokenize(words.with_flat_values(flat))
-    return pieces.merge_dims(-2, -1)
+    _, words = self._too_long(split_words(texts, self.lower_case))
+    return self._wordpiece.tokenize(words).merge_dims(-2, -1)
+
+  def tokenize_with_offsets(self, texts):
+    """Eager: per text, numpy (ids, starts, ends) of its tokens.
+
+    `text[starts[i]:ends[i]]` is the part of the original Python string
+    that token i came from (HF's `offset_mapping`); the ids are `tokenize`'s.
+    """
+    texts = list(texts)
+    if not texts:
+      return []
+    chars = tf.strings.unicode_split(tf.constant(texts, tf.string), "UTF-8")
+    normalized = normalize(chars.flat_values, self.lower_case)
+    joined = tf.strings.reduce_join(chars.with_flat_values(normalized),
+                                    axis=-1)
+    words, word_begins, word_ends = text.regex_split_with_offsets(
+        joined, _WORD_DELIMITERS, PUNCTUATION)
+    too_long, words = self._too_long(words)
+    pieces, piece_begins, piece_ends = self._wordpiece.tokenize_with_offsets(
+        words)
+    # Byte offsets in the joined normalized text of each piece; an [UNK]
+    # standing for an over-long word spans the word.
+    word_of_piece = pieces.values.value_rowids().numpy()
+    text_of_word = words.value_rowids().numpy()
+    long_piece = too_long.numpy()[word_of_piece]
+    word_begin = word_begins.flat_values.numpy()[word_of_piece]
+    byte_begins = np.where(long_piece, word_begin,
+                           word_begin + piece_begins.flat_values.numpy())
+    byte_ends = np.where(long_piece,
+                         word_ends.flat_values.numpy()[word_of_piece],
+                         word_begin + piece_ends.flat_values.numpy())
+    # Normalized bytes -> original characters, over all texts at once: the
+    # character whose normalized bytes hold a piece's first (last) byte.
+    char_splits = chars.row_splits.numpy()
+    char_byte_ends = np.cumsum(tf.strings.length(normalized).numpy())
+    text_byte_base = np.concatenate([[0], char_byte_ends])[char_splits]
+    text_of_piece = text_of_word[word_of_piece]
+    base = text_byte_base[text_of_piece]
+    first_char = char_splits[text_of_piece]
+    starts = np.searchsorted(char_byte_ends, base + byte_begins,
+                             side="right") - first_char
+    ends = np.searchsorted(char_byte_ends, base + byte_ends - 1,
+                           side="right") + 1 - first_char
+    ids = pieces.flat_values.numpy()
+    piece_splits = np.searchsorted(text_of_piece, np.arange(len(texts) + 1))
+    return [(ids[a:b], starts[a:b].astype(np.int32),
+             ends[a:b].astype(np.int32))
+            for a, b in zip(piece_splits[:-1], piece_splits[1:])]
 
   def call(self, inputs):
     if isinstance(inputs, (list, tuple)):

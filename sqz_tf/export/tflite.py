@@ -4,7 +4,9 @@
     report = check(tflite_bytes, classifier, seq_length=128)
 
 Inputs stay `input_word_ids`, `input_mask`, `input_type_ids` (int32
-`[batch, seq_length]`) so a phone app feeds token ids; outputs stay float.
+`[batch, seq_length]`) so a phone app feeds token ids; outputs stay float
+and keep their names (a single output is `output_0`; a question answerer's
+are `start_logits` and `end_logits`).
 Only TFLite builtin ops are allowed (the stock runtime and `benchmark_model`
 on Android have no Flex ops). Grouped projections are exported as grouped
 `CONV_2D`, which XNNPACK runs fast.
@@ -62,13 +64,13 @@ def _conv_lowering(model):
 def _check_model(model, quantization, seq_length, representative_inputs):
   config = getattr(model, "model_config", None)
   if config is None or set(model.input_names) != set(ENCODER_INPUTS):
-    raise SqzError(f"not an sqz_tf encoder, classifier or tagger: "
-                   f"{type(model).__name__}")
+    raise SqzError(f"not an sqz_tf encoder or task model (token ids in, "
+                   f"float outputs): {type(model).__name__}")
   if any(len(tensor.shape) != 2 for tensor in model.inputs):
     raise SqzError(f"{type(model).__name__} takes inputs of shape "
                    f"{model.inputs[0].shape}; TFLite export takes models "
                    "of [batch, seq] token inputs (encoder, classifier, "
-                   "tagger)")
+                   "tagger, question answerer)")
   if not 0 < seq_length <= config.max_position_embeddings:
     raise SqzError(f"seq_length {seq_length} is outside 1.."
                    f"{config.max_position_embeddings} (max_position_embeddings)")
@@ -83,7 +85,7 @@ def _check_model(model, quantization, seq_length, representative_inputs):
 
 def convert(model, quantization="float32", seq_length=128, batch_size=1,
             representative_inputs=None):
-  """TFLite bytes of an sqz_tf encoder, classifier or tagger at fixed shapes.
+  """TFLite bytes of an sqz_tf encoder or task model at fixed shapes.
 
   `representative_inputs` (a list of input dicts of numpy arrays, shape
   `[batch_size, seq_length]`) calibrates the variants in
@@ -260,8 +262,10 @@ def check(tflite_bytes, model, samples, quantization, reference=None):
         inputs, training=False)
     if not isinstance(expected, dict):
       expected = {"output_0": expected}
-    for key, value in zip(sorted(outputs), [expected[k]
-                                            for k in sorted(expected)]):
+    if set(outputs) != set(expected):
+      raise SqzError(f"the TFLite model's outputs {sorted(outputs)} are not "
+                     f"the Keras model's {sorted(expected)}")
+    for key, value in expected.items():
       difference = max(difference, float(np.abs(
           np.asarray(value) - outputs[key]).max()))
       scale = max(scale, float(np.abs(value).max()))

@@ -20,6 +20,7 @@ from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.multiple_choice import SqueezeBertMultipleChoice
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
 from sqz_tf.models.token_classifier import SqueezeBertTokenClassifier
+from sqz_tf.models.question_answerer import SqueezeBertQuestionAnswerer
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,17 @@ def _labelled(model_class):
   return build
 
 
+def _question_answerer(config, hf_config, tensors):
+  # HF builds qa_outputs with num_labels rows and splits them into start and
+  # end logits, so only two make sense.
+  rows = (tensors["qa_outputs.weight"].shape[0]
+          if "qa_outputs.weight" in tensors else hf_config.get("num_labels", 2))
+  if rows != 2:
+    raise ConversionError(f"a question-answering head has 2 outputs (start, "
+                          f"end); this checkpoint's qa_outputs has {rows}")
+  return SqueezeBertQuestionAnswerer(config)
+
+
 SUPPORTED = (
     Architecture("SqueezeBertModel", "encoder", SqueezeBertEncoder,
                  lambda config, hf_config, tensors: SqueezeBertEncoder(config)),
@@ -68,9 +80,11 @@ SUPPORTED = (
                  SqueezeBertMultipleChoice,
                  lambda config, hf_config, tensors: (
                      SqueezeBertMultipleChoice(config))),
+    Architecture("SqueezeBertForQuestionAnswering", "question_answerer",
+                 SqueezeBertQuestionAnswerer, _question_answerer),
 )
 # HF SqueezeBERT heads with no sqz_tf model yet: refused by name.
-NOT_SUPPORTED = ("SqueezeBertForQuestionAnswering",)
+NOT_SUPPORTED = ()
 MODEL_TYPES = ("auto",) + tuple(a.model_type for a in SUPPORTED)
 
 _BY_HF_NAME = {a.hf_name: a for a in SUPPORTED}
@@ -122,6 +136,8 @@ def _guess_from_tensors(tensors):
     return _BY_MODEL_TYPE["encoder"]
   if any(name.startswith("cls.predictions.") for name in tensors):
     return _BY_MODEL_TYPE["pretrainer"]
+  if heads == ["qa_outputs"]:  # only HF's question answering names it so
+    return _BY_MODEL_TYPE["question_answerer"]
   return None
 
 
@@ -131,9 +147,9 @@ def resolve(hf_config, tensors, model_type="auto") -> Architecture:
   `model_type` ("auto" or one of MODEL_TYPES) must agree with the
   architecture config.json names. Without `architectures`, an explicit
   `model_type` decides; "auto" then accepts only checkpoints whose tensors
-  are unambiguous (an MLM head, or no head at all): a `classifier` tensor
-  fits sequence classification, token classification and multiple choice
-  alike.
+  are unambiguous (an MLM or QA head, or no head at all): a `classifier`
+  tensor fits sequence classification, token classification and multiple
+  choice alike.
   """
   if model_type not in MODEL_TYPES:
     raise ConversionError(f"model_type must be one of {', '.join(MODEL_TYPES)}"

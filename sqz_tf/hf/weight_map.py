@@ -16,6 +16,7 @@ from sqz_tf.models.encoder import SqueezeBertEncoder
 from sqz_tf.models.multiple_choice import SqueezeBertMultipleChoice
 from sqz_tf.models.pretrainer import SqueezeBertPretrainer
 from sqz_tf.models.token_classifier import SqueezeBertTokenClassifier
+from sqz_tf.models.question_answerer import SqueezeBertQuestionAnswerer
 
 COPY, LINEAR, CONV1D = "copy", "linear", "conv1d"
 
@@ -104,6 +105,8 @@ HEAD_LINKS = {
     SqueezeBertClassifier: lambda model: _dense(model.head, "classifier"),
     SqueezeBertTokenClassifier: lambda model: _dense(model.head, "classifier"),
     SqueezeBertMultipleChoice: lambda model: _dense(model.head, "classifier"),
+    SqueezeBertQuestionAnswerer: lambda model: _dense(model.head,
+                                                      "qa_outputs"),
 }
 
 

@@ -13,13 +13,18 @@ from sqz_tf.errors import SqzError
 from sqz_tf.tasks.finetuning_task import FinetuningTask
 from sqz_tf.tasks.finetuning_task import Split
 from sqz_tf.tasks.finetuning_task import predict
+from sqz_tf.tasks import question_answering
+from sqz_tf.tasks.question_answering import QuestionAnsweringTask
 from sqz_tf.tasks.sentence_prediction import SentencePredictionTask
 from sqz_tf.tasks import tagging
 from sqz_tf.tasks.multiple_choice import MultipleChoiceTask
 from sqz_tf.tasks.tagging import TaggingTask
 
 # Task names other than GLUE's -> factory(model or None) -> FinetuningTask.
-FAMILIES = {}
+FAMILIES = {
+    "squad": question_answering.family(version_2_with_negative=False),
+    "squad_v2": question_answering.family(version_2_with_negative=True),
+}
 # CoNLL-format tagging (NER): train/dev/test.txt or CoNLL-2003's eng.* files.
 FAMILIES["tagging"] = lambda model: TaggingTask(
     labels=tagging.labels_for(model))
@@ -41,5 +46,5 @@ def get_task(name, model=None) -> FinetuningTask:
 
 
 __all__ = ["FAMILIES", "FinetuningTask", "MultipleChoiceTask",
-           "SentencePredictionTask", "Split", "TaggingTask", "get_task",
-           "predict"]
+           "QuestionAnsweringTask", "SentencePredictionTask", "Split",
+           "TaggingTask", "get_task", "predict"]

@@ -124,8 +124,13 @@ def predict(model, features, batch_size=64) -> dict:
   """Every output of `model` for every row of `features`, as numpy float32."""
   inputs = {name: features[name] for name in model.input_names}
   dataset = tf.data.Dataset.from_tensor_slices(inputs).batch(batch_size)
+  # Any batch size: the last, smaller batch does not trace the model again.
+  signature = {name: tf.TensorSpec([None, *np.shape(value)[1:]],
+                                   tf.as_dtype(np.asarray(value).dtype))
+               for name, value in inputs.items()}
   step = tf.function(lambda batch: model_outputs(model(batch,
-                                                       training=False)))
+                                                       training=False)),
+                     input_signature=[signature])
   parts = [step(batch) for batch in dataset]
   if not parts:
     raise SqzError("nothing to predict: no rows")
