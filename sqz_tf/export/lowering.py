@@ -44,16 +44,17 @@ class Options:
     re-split of the [seq, intermediate] activation in between.
   fuse_qkv: Q, K and V (equal group counts) as one projection whose
     output channels are interleaved per group ([Q_g, K_g, V_g]), one
-    TRANSPOSE to [3, batch, heads, seq, head] and an even SPLIT.
+    TRANSPOSE to [3, batch, heads, seq, head] and an even SPLIT. Off: on
+    XNNPACK it measured no faster than three projections and three head
+    transposes (the SPLIT copies the fused output).
   first_token_only: in a classifier, the last block computes only the
     first token (all the pooler reads): keys and values still see every
     token, the rest of the block one row.
   Always: 1/sqrt(head size) folded into the query weights (no scaling
   pass over the scores); the pooler's first-token slice without a
   shrinking STRIDED_SLICE (XNNPACK refuses it, which split the graph into
-  two delegate partitions); the mask cast before any reshape (XNNPACK takes
-  no int32 tensors); reshapes that name every dimension but the sequence
-  (the same graph serves a dynamic sequence length).
+  two delegate partitions); reshapes that name every dimension but the
+  sequence (the same graph serves a dynamic sequence length).
   """
   grouped_form: str = "split"
   chain_ffn: bool = True
@@ -156,21 +157,27 @@ def project(x, kernel, bias, groups, batch, options, activation=None):
   return tf.reshape(y, [batch, -1, out])
 
 
-def _feed_forward(block, x, batch, options):
-  """output(activation(intermediate(x))) of a block."""
-  inner, outer = block.intermediate, block.output_projection
-  if (options.chain_ffn and inner.groups == outer.groups > 1 and
-      _splits(inner.groups, options)):
+def feed_forward(x, first, second, groups, activation, batch, options):
+  """second(activation(first(x))) for ([in/G, out] kernel, bias) pairs."""
+  (inner_groups, outer_groups) = groups
+  if (options.chain_ffn and inner_groups == outer_groups > 1 and
+      _splits(inner_groups, options)):
     hidden = x.shape[-1]
-    pieces = tf.split(tf.reshape(x, [-1, hidden]), inner.groups, axis=-1)
-    outs = [_dense(block.activation(_dense(piece, *first)), *second)
-            for piece, first, second in zip(
-                pieces, _group_weights(*_weights(inner), inner.groups),
-                _group_weights(*_weights(outer), outer.groups))]
+    pieces = tf.split(tf.reshape(x, [-1, hidden]), inner_groups, axis=-1)
+    outs = [_dense(activation(_dense(piece, *inner)), *outer)
+            for piece, inner, outer in zip(
+                pieces, _group_weights(*first, inner_groups),
+                _group_weights(*second, outer_groups))]
     return tf.reshape(tf.concat(outs, -1), [batch, -1, hidden])
-  y = project(x, *_weights(inner), inner.groups, batch, options,
-              block.activation)
-  return project(y, *_weights(outer), outer.groups, batch, options)
+  y = project(x, *first, inner_groups, batch, options, activation)
+  return project(y, *second, outer_groups, batch, options)
+
+
+def _feed_forward(block, x, batch, options):
+  inner, outer = block.intermediate, block.output_projection
+  return feed_forward(x, _weights(inner), _weights(outer),
+                      (inner.groups, outer.groups), block.activation, batch,
+                      options)
 
 
 # Attention ------------------------------------------------------------------
@@ -194,28 +201,33 @@ def fused_qkv_weights(attention, scale):
           tf.reshape(tf.concat(biases, axis=1), [3 * hidden]))
 
 
-def _heads(x, attention, batch):
+def split_qkv_heads(y, groups, heads, head_size, batch):
+  """A fused projection's [batch, seq, 3 hidden] output (`fused_qkv_weights`
+  layout) as Q, K, V [batch, heads, seq, head]: one transpose, one split."""
+  # [batch, seq, G, 3, heads/G, head] -> [3, batch, G, heads/G, seq, head]
+  y = tf.reshape(y, [batch, -1, groups, 3, heads // groups, head_size])
+  y = tf.reshape(tf.transpose(y, [3, 0, 2, 4, 1, 5]),
+                 [3, batch, heads, -1, head_size])
+  return [tf.reshape(part, [batch, heads, -1, head_size])
+          for part in tf.split(y, 3, axis=0)]
+
+
+def heads(x, num_heads, head_size, batch):
   """[batch, seq, hidden] -> [batch, heads, seq, head]."""
-  x = tf.reshape(x, [batch, -1, attention.num_heads, attention.head_size])
+  x = tf.reshape(x, [batch, -1, num_heads, head_size])
   return tf.transpose(x, [0, 2, 1, 3])
 
 
 def _query_key_value(attention, hidden_states, batch, options, only_first):
   """Q (pre-scaled), K, V as [batch, heads, seq, head]."""
   scale = 1.0 / math.sqrt(attention.head_size)
-  groups, heads = attention.q_groups, attention.num_heads
+  groups, num_heads = attention.q_groups, attention.num_heads
   if (options.fuse_qkv and not only_first and
       groups == attention.k_groups == attention.v_groups and
-      heads % groups == 0):
+      num_heads % groups == 0):
     y = project(hidden_states, *fused_qkv_weights(attention, scale), groups,
                 batch, options)
-    # [batch, seq, G, 3, heads/G, head] -> [3, batch, G, heads/G, seq, head]
-    y = tf.reshape(y, [batch, -1, groups, 3, heads // groups,
-                       attention.head_size])
-    y = tf.reshape(tf.transpose(y, [3, 0, 2, 4, 1, 5]),
-                   [3, batch, heads, -1, attention.head_size])
-    return [tf.reshape(part, [batch, heads, -1, attention.head_size])
-            for part in tf.split(y, 3, axis=0)]
+    return split_qkv_heads(y, groups, num_heads, attention.head_size, batch)
   query_input = hidden_states
   if only_first:
     query_input = tf.slice(hidden_states, [0, 0, 0],
@@ -225,9 +237,9 @@ def _query_key_value(attention, hidden_states, batch, options, only_first):
                            (attention.key, 1.0, hidden_states),
                            (attention.value, 1.0, hidden_states)):
     kernel, bias = _weights(layer)
-    outputs.append(_heads(project(x, kernel * factor, bias * factor,
-                                  layer.groups, batch, options),
-                          attention, batch))
+    outputs.append(heads(project(x, kernel * factor, bias * factor,
+                                 layer.groups, batch, options),
+                         num_heads, attention.head_size, batch))
   return outputs
 
 

@@ -98,7 +98,7 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
   length = None if dynamic_seq_length else seq_length
   with lowering_lib.lowered(model, lowering, batch_size):
     converter = _converter(model, batch_size, length)
-    if quantization != "float32":
+    if quantization not in ("float32", "int8_mixed"):  # see int8_mixed()
       converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
       converter.target_spec.supported_types = [tf.float16]
@@ -110,9 +110,9 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
     progress(f"Converting to TFLite ({quantization})")
     try:
       if quantization == "int8_mixed":
-        tflite_bytes = _selectively_quantized(
-            model, batch_size, seq_length, representative_inputs,
-            converter if length else None, progress)
+        tflite_bytes = _int8_mixed_export(model, converter, batch_size,
+                                          seq_length, representative_inputs,
+                                          dynamic_seq_length, progress)
       else:
         tflite_bytes = converter.convert()
       if quantization == "qat":
@@ -134,8 +134,10 @@ def _converter(model, batch_size, seq_length):
   """A builtin-ops converter of the (lowered) model; seq_length None: any."""
   spec = {name: tf.TensorSpec([batch_size, seq_length], tf.int32, name=name)
           for name in ENCODER_INPUTS}
-  function = tf.function(lambda inputs: model(inputs, training=False))
-  concrete = function.get_concrete_function(spec)
+  @tf.function(autograph=False)  # the layers convert their own calls
+  def serve(inputs):
+    return model(inputs, training=False)
+  concrete = serve.get_concrete_function(spec)
   # The converter saves its trackable to read the variables; a plain
   # module holding them skips tracing every Keras layer for a SavedModel
   # (3-4x faster, same bytes).
@@ -147,14 +149,51 @@ def _converter(model, batch_size, seq_length):
   return converter
 
 
-def _representative_dataset(representative_inputs, batch_size, seq_length,
-                            progress):
+def _int8_mixed_export(model, converter, batch_size, seq_length,
+                       representative_inputs, dynamic_seq_length, progress):
+  """int8_mixed bytes of the graph `converter` holds.
+
+  Calibration runs the float graph on TFLite's own kernels, one example at a
+  time: the minutes of an export. It needs only the examples' tokens, not
+  their padding, so it runs a twin of the graph cut to the longest example
+  (padding rows never reach a real token: attention masks them), and the
+  export's graph takes the twin's ranges by tensor name. A dynamic-length
+  graph is always calibrated through a fixed-length twin: TFLite's
+  calibrator records wrong ranges for some tensors of a dynamic-shape graph
+  (a projection's at 1/500 of its real range, seen here). Either way the
+  file has exactly the int8 arithmetic of one calibrated at that length.
+  """
+  _check_shapes(representative_inputs, batch_size, seq_length)
+  length = _calibration_length(representative_inputs, seq_length)
+  trimmed = [{name: np.asarray(inputs[name])[:, :length]
+              for name in ENCODER_INPUTS} for inputs in representative_inputs]
+  dataset = _representative_dataset(trimmed, batch_size, length, progress)
+  if length == seq_length and not dynamic_seq_length:
+    return int8_mixed(converter, dataset, progress=progress)
+  progress(f"(calibrating at {length} tokens, the longest example's length)")
+  return int8_mixed(_converter(model, batch_size, length), dataset,
+                    converter.convert(), progress)
+
+
+def _calibration_length(representative_inputs, seq_length):
+  """The longest example's tokens (mask), rounded up to a multiple of 8."""
+  longest = max(int(np.max(np.nonzero(np.asarray(inputs["input_mask"]))[1],
+                           initial=0)) + 1 for inputs in representative_inputs)
+  return min(seq_length, -(-longest // 8) * 8)
+
+
+def _check_shapes(representative_inputs, batch_size, seq_length):
   for inputs in representative_inputs:
     for name in ENCODER_INPUTS:
       if np.shape(inputs[name]) != (batch_size, seq_length):
         raise SqzError(f"representative input {name} has shape "
                        f"{np.shape(inputs[name])}, the export "
                        f"{(batch_size, seq_length)}")
+
+
+def _representative_dataset(representative_inputs, batch_size, seq_length,
+                            progress):
+  _check_shapes(representative_inputs, batch_size, seq_length)
 
   def dataset():
     # The converter asks for the first example once the float graph is
@@ -175,32 +214,30 @@ def _representative_dataset(representative_inputs, batch_size, seq_length,
   return dataset
 
 
-def _selectively_quantized(model, batch_size, seq_length,
-                           representative_inputs, converter, progress):
-  """int8_mixed: TFLite's selective quantization, INT8_MIXED_FLOAT_OPS left
-  in float, from `converter` (None: the model's dynamic-length graph).
+def int8_mixed(calibrator, representative_dataset, float_model=None,
+               progress=None):
+  """int8_mixed bytes: TFLite's selective quantization, INT8_MIXED_FLOAT_OPS
+  left in float.
+
+  `calibrator` is a TFLiteConverter of the float graph, calibrated on
+  `representative_dataset` (a callable returning an iterator of input
+  dicts). `float_model` (bytes), if given, is quantized instead, with the
+  ranges of the same-named tensors of the calibrated graph.
 
   The same file as `tf.lite.experimental.QuantizationDebugger(converter=...)
   .get_nondebug_quantized_model()` without the debugger's own first product
   (a second quantization with numeric-verify ops, and an interpreter for
-  it), which cost a third of the time. A dynamic-length graph is calibrated
-  through its fixed-length twin: TFLite's calibrator records wrong ranges
-  for some tensors of a dynamic-shape graph (a projection's 1e-2 of its
-  real range, seen here), and shared ranges give the files the same int8
-  arithmetic.
+  it), which cost a third of the time.
   """
   from tensorflow.lite.python import convert as lite_convert  # pylint: disable=g-import-not-at-top
-  calibrator = converter or _converter(model, batch_size, seq_length)
+  progress = progress or (lambda line: None)
   calibrator.optimizations = [tf.lite.Optimize.DEFAULT]
-  calibrator.representative_dataset = _representative_dataset(
-      representative_inputs, batch_size, seq_length, progress)
+  calibrator.representative_dataset = representative_dataset
   calibrator.experimental_mlir_quantizer = True
   calibrator._experimental_calibrate_only = True  # pylint: disable=protected-access
   calibrated = calibrator.convert()
-  if converter is None:
-    progress("Converting the dynamic-length graph")
-    calibrated = flatbuffer_edits.with_ranges_of(
-        _converter(model, batch_size, None).convert(), calibrated)
+  if float_model is not None:
+    calibrated = flatbuffer_edits.with_ranges_of(float_model, calibrated)
   progress("Quantizing (int8 weights and projection activations)")
   return lite_convert.mlir_quantize(
       calibrated,
