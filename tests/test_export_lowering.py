@@ -169,6 +169,8 @@ def test_dynamic_length_export_runs_every_length_as_fixed_exports(
   # length by the shape signature.
   assert [list(d["shape"]) for d in details] == [[1, 16]] * 3
   assert [list(d["shape_signature"]) for d in details] == [[1, -1]] * 3
+  # Before the one XNNPACK partition: the int32 inputs' ops, and the
+  # shape arithmetic that cuts the position table to the length.
   assert set(tflite.op_placement(dynamic)[1]) <= {
       "CAST", "GATHER", "SHAPE", "STRIDED_SLICE", "PACK"}
   padded = sample_inputs(config, 1, 16, seed=7)  # 12 tokens, then padding
@@ -187,3 +189,35 @@ def test_dynamic_length_export_runs_every_length_as_fixed_exports(
       inputs = sample_inputs(config, 1, length, seed=length)
       difference, scale = _max_difference(dynamic, classifier, [inputs])
       assert difference <= 1e-5 * scale, length
+    # Longer than max_position_embeddings (40): its first 40 tokens.
+    long = sample_inputs(config, 1, 45, seed=45)
+    np.testing.assert_allclose(
+        tflite.run(dynamic, long)["output_0"], classifier(
+            {name: value[:, :40] for name, value in long.items()}),
+        rtol=0, atol=1e-5 * np.abs(full).max())
+
+
+def test_calibration_runs_at_the_longest_examples_length():
+  # Calibration data of at most 10 tokens padded to 32: the export is
+  # calibrated through a 16-token twin, and has the int8 arithmetic of a
+  # 16-token export calibrated on the same rows.
+  classifier = _classifier("squeezebert_groups")
+  config = classifier.model_config
+  rows = []
+  for seed in range(8):
+    inputs = sample_inputs(config, 1, 32, seed=seed)
+    inputs["input_mask"][:, 10:] = 0
+    inputs["input_word_ids"][:, 10:] = 0
+    rows.append(inputs)
+  lines = []
+  padded = tflite.convert(classifier, "int8_mixed", 32,
+                          representative_inputs=rows, progress=lines.append)
+  assert "(calibrating at 16 tokens, the longest example's length)" in lines
+  cut = tflite.convert(classifier, "int8_mixed", 16, representative_inputs=[
+      {name: value[:, :16] for name, value in inputs.items()}
+      for inputs in rows])
+  text = rows[3]
+  np.testing.assert_allclose(
+      tflite.run(padded, text)["output_0"],
+      tflite.run(cut, {name: value[:, :16] for name, value in text.items()}
+                 )["output_0"], rtol=0, atol=1e-5)

@@ -105,10 +105,7 @@ class Exports:
     self.directory, self.models, self.specs = directory, models, specs
     self.calibration = calibration_inputs
     os.makedirs(directory, exist_ok=True)
-    digest = hashlib.sha1()
-    for module in ("tflite.py", "lowering.py", "flatbuffer_edits.py"):
-      with open(os.path.join(REPO, "sqz_tf", "export", module), "rb") as f:
-        digest.update(f.read())
+    digest = hashlib.sha1(host.exporter_version().encode())
     digest.update(json.dumps([[{k: v[0].tolist() for k, v in x.items()}
                                for x in self.calibration[key]]
                               for key in sorted(self.calibration)]).encode())

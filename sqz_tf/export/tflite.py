@@ -134,8 +134,14 @@ def _converter(model, batch_size, seq_length):
   """A builtin-ops converter of the (lowered) model; seq_length None: any."""
   spec = {name: tf.TensorSpec([batch_size, seq_length], tf.int32, name=name)
           for name in ENCODER_INPUTS}
+  limit = model.model_config.max_position_embeddings
+
   @tf.function(autograph=False)  # the layers convert their own calls
   def serve(inputs):
+    if seq_length is None:
+      # Callers feed whole texts (MediaPipe truncates only fixed-length
+      # inputs): the model reads its first max_position_embeddings tokens.
+      inputs = {name: value[:, :limit] for name, value in inputs.items()}
     return model(inputs, training=False)
   concrete = serve.get_concrete_function(spec)
   # The converter saves its trackable to read the variables; a plain
