@@ -159,6 +159,9 @@ def test_bad_models_lengths_and_calibration_data():
   with pytest.raises(SqzError, match="has shape"):
     tflite.convert(classifier, "int8_mixed", 8,
                    representative_inputs=[sample_inputs(config, 1, 9)])
+  with pytest.raises(SqzError, match="does not take int8"):
+    tflite.convert(classifier, "int8", 8, dynamic_seq_length=True,
+                   representative_inputs=[sample_inputs(config, 1, 8)])
   with pytest.raises(SqzError, match="needs a quantization-aware model"):
     tflite.convert(classifier, "qat", 8)
   with pytest.raises(SqzError, match="exports only with qat"):
@@ -195,7 +198,7 @@ def test_cli_calibrates_on_task_text_or_records(toy, tmp_path):
                       f"--vocab_file={toy / 'vocab.txt'}",
                       "--num_calibration_examples=20"),
       _export_command(toy, tmp_path / "records.tflite",
-                      "--quantization=int8_mixed",
+                      "--quantization=int8_mixed", "--dynamic_seq_length",
                       f"--representative_data={toy / 'rte.tfrecord'}"),
   ])
   for result, name in ((glue, "glue"), (records, "records")):
@@ -204,6 +207,12 @@ def test_cli_calibrates_on_task_text_or_records(toy, tmp_path):
     assert "TFLite kernels run: " in result.stdout
     assert (tmp_path / f"{name}.tflite").stat().st_size > 0
   assert "(int8_mixed)" in records.stdout
+  # Progress on stderr; a dynamic-length file that runs 16 tokens by default.
+  assert "Calibrating activation ranges on 20 examples" in glue.stderr
+  details = tflite.interpreter((tmp_path / "records.tflite").read_bytes()
+                               ).get_input_details()
+  assert [list(d["shape_signature"]) for d in details] == [[1, -1]] * 3
+  assert [list(d["shape"]) for d in details] == [[1, 16]] * 3
 
 
 def test_cli_refuses_bad_input_and_writes_nothing(toy, tmp_path):
