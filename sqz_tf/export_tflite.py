@@ -20,6 +20,8 @@ difference from the Keras model on sample inputs (real ones when
 representative data is given). Nothing is written if a check fails.
 """
 
+import sys
+
 from absl import flags
 
 from sqz_tf import cli
@@ -59,6 +61,10 @@ flags.DEFINE_list("labels", None, "With --metadata=text_classifier: the "
 flags.DEFINE_enum("embedding", "pooled", mediapipe_task.POOLINGS,
                   "With --metadata=text_embedder: the pooled output or the "
                   "mean of the last layer over real tokens.")
+flags.DEFINE_bool("dynamic_seq_length", False,
+                  "Inputs of any length up to max_position_embeddings (shape "
+                  "signature [batch, -1]; default shape [batch, "
+                  "--seq_length]): short text runs at its own length.")
 flags.DEFINE_bool("overwrite", False, "Replace an existing output.")
 flags.mark_flags_as_required(["model", "output"])
 
@@ -71,6 +77,7 @@ def main(argv):
   if FLAGS.metadata:
     mediapipe_task.check_request(FLAGS.metadata, FLAGS.vocab_file,
                                  FLAGS.batch_size, FLAGS.task)
+  print(f"Loading {FLAGS.model}", file=sys.stderr, flush=True)
   model = load_model_file(FLAGS.model)
   config = getattr(model, "model_config", None)
   reference = load_model_file(FLAGS.float_model) if FLAGS.float_model else None
@@ -86,12 +93,17 @@ def main(argv):
         FLAGS.representative_data, FLAGS.seq_length,
         FLAGS.num_calibration_examples, FLAGS.task, FLAGS.vocab_file,
         FLAGS.batch_size, model=model)
-  tflite_bytes = tflite.convert(model, FLAGS.quantization, FLAGS.seq_length,
-                                FLAGS.batch_size, representative)
+  tflite_bytes = tflite.convert(
+      model, FLAGS.quantization, FLAGS.seq_length, FLAGS.batch_size,
+      representative, dynamic_seq_length=FLAGS.dynamic_seq_length,
+      progress=lambda line: print(line, file=sys.stderr, flush=True))
   # Random ids check shapes and ops; real text checks what users will see.
-  checks = [calibration.sample_inputs(config, FLAGS.batch_size,
-                                      FLAGS.seq_length)]
+  checks = [calibration.sample_inputs(config, FLAGS.batch_size, length)
+            for length in ([FLAGS.seq_length, FLAGS.seq_length // 4 + 1]
+                           if FLAGS.dynamic_seq_length
+                           else [FLAGS.seq_length])]
   checks += (representative or [])[:4]
+  print("Checking the TFLite model against Keras", file=sys.stderr, flush=True)
   report = tflite.check(tflite_bytes, model, checks, FLAGS.quantization,
                         reference)
   if app:

@@ -1,17 +1,22 @@
-r"""Per-op TFLite latency of one transformer layer's pieces.
+r"""Per-op TFLite latency of one transformer layer's pieces, before and after.
 
   python tools/op_microbenchmark.py --seq_length=128 --num_threads=2 [--int8]
 
-Where does a SqueezeBERT or BERT-base layer spend its time on this host?
-Each piece of one layer (hidden 768, 12 heads, FFN 3072) is exported alone
-as a TFLite model (float32; with --int8 the projections in int8 with float
-in/out, as int8_mixed runs them) and timed with XNNPACK, all interleaved:
-the grouped (4 groups) and dense position-wise projections, the attention
-core (QKᵀ, mask, softmax, ·V), LayerNorm and GELU. From them it composes a
-layer of each model (the same ops the full graphs run), the share of each
-piece, and the GFLOP/s each projection reaches. (No benchmark_model binary
-is needed; on a phone use tools/benchmark_on_device.py
---enable_op_profiling.)
+Where does a SqueezeBERT or BERT-base layer spend its time on this host, and
+what did the export's xnnpack lowering change? Each piece of one layer
+(hidden 768, 12 heads, FFN 3072) is exported alone as a TFLite model, in
+the issue-7 form ("conv": the layers as written, grouped projections as
+grouped CONV_2D) and in the lowered form (`sqz_tf.export.lowering`:
+per-group FULLY_CONNECTED after a SPLIT, chained FFN groups, the query
+scale folded into the weights), float32 or, with --int8, as int8_mixed
+quantizes it (int8 projections, float GELU/softmax/LayerNorm). A model holds
+--copies independent copies of its piece on one input, so the per-invoke
+overhead of a one-op model does not count against small ops. All models
+run interleaved with XNNPACK; the table gives the median wall time per
+copy, the process CPU time per copy (steadier than wall time on a busy
+machine), GFLOP/s, and grouped GFLOP/s as a share of dense. From the pieces
+it composes a layer of each model. (On a phone, whole-graph per-op times
+come from tools/benchmark_on_device.py --enable_op_profiling.)
 """
 
 import argparse
@@ -24,73 +29,212 @@ import sqz_tf  # noqa: E402,F401  pylint: disable=unused-import
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D  # noqa: E402,E501
 from sqz_tf.benchmark.round_robin import round_robin  # noqa: E402
+from sqz_tf.export import lowering  # noqa: E402
 from sqz_tf.export import tflite  # noqa: E402
 
-HIDDEN, HEADS, FFN = 768, 12, 3072
+HIDDEN, HEADS, FFN, GROUPS = 768, 12, 3072, 4
+FORMS = ("conv", "xnnpack")  # lowering.LOWERINGS, issue-7 form first
 
 
-def _tflite(function, shapes, int8=False):
+def _weights(rng, c_in, c_out, groups):
+  return ((rng.standard_normal((c_in // groups, c_out)) * 0.03
+           ).astype(np.float32), (rng.standard_normal(c_out) * 0.1
+                                  ).astype(np.float32))
+
+
+def _projection(form, x, kernel, bias, groups, activation=None):
+  """x [1, seq, in] through one projection in `form`."""
+  if form == "xnnpack":
+    return lowering.project(x, kernel, bias, groups, 1, lowering.OPTIONS,
+                            activation)
+  # GroupedPointwiseConv1D's "conv" call, as the issue-7 export traced it.
+  y = tf.squeeze(tf.nn.conv2d(tf.expand_dims(x, 1),
+                              kernel[np.newaxis, np.newaxis], strides=1,
+                              padding="VALID"), 1)
+  y = tf.nn.bias_add(y, bias)
+  return activation(y) if activation else y
+
+
+def _ffn(form, x, first, second, groups):
+  """Intermediate -> GELU -> output, as each form exports a block's FFN."""
+  gelu = lambda y: tf.nn.gelu(y, approximate=False)  # noqa: E731
+  if form == "xnnpack":
+    return lowering.feed_forward(x, first, second, (groups, groups), gelu, 1,
+                                 lowering.OPTIONS)
+  return _projection(form, _projection(form, x, *first, groups, gelu),
+                     *second, groups)
+
+
+def _fused_qkv(x, weights):
+  group_out = HIDDEN // GROUPS
+  kernel = np.concatenate([k.reshape(-1, GROUPS, 1, group_out)
+                           for k, _ in weights], 2).reshape(-1, 3 * HIDDEN)
+  bias = np.concatenate([b.reshape(GROUPS, 1, group_out)
+                         for _, b in weights], 1).reshape(-1)
+  y = lowering.project(x, kernel, bias, GROUPS, 1, lowering.OPTIONS)
+  return lowering.split_qkv_heads(y, GROUPS, HEADS, HIDDEN // HEADS, 1)
+
+
+def _attention_core(form, q, k, v, mask):
+  head = HIDDEN // HEADS
+  scores = tf.matmul(q, k, transpose_b=True)
+  if form == "conv":  # the lowering folds the scale into the query weights
+    scores = scores / head ** 0.5
+  scores += (1.0 - mask)[:, None, None, :] * tf.float32.min
+  return tf.matmul(tf.nn.softmax(scores, -1), v)
+
+
+def _tflite(build, shapes, int8, copies, rng):
+  """A model of `copies` independent copies of `build(inputs, weights_rng)`,
+  each with its own weights."""
   specs = [tf.TensorSpec(shape, tf.float32) for shape in shapes]
+
+  def function(*inputs):
+    return [build(inputs, np.random.default_rng(copy))
+            for copy in range(copies)]
   concrete = tf.function(function).get_concrete_function(*specs)
   converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete])
-  if int8:  # int8 weights and activations, float in and out: int8_mixed's
-    rng = np.random.default_rng(0)
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: (
-        [rng.standard_normal(shape).astype(np.float32) for shape in shapes]
-        for _ in range(8))
-  return converter.convert()
+  if not int8:
+    return converter.convert()
+  samples = [[rng.standard_normal(shape).astype(np.float32)
+              for shape in shapes] for _ in range(8)]
+  return tflite.int8_mixed(converter, lambda: iter(samples))
 
 
-def _projection(c_in, c_out, groups, seq, int8):
-  layer = GroupedPointwiseConv1D(c_out, groups=groups)
-  layer.build([1, seq, c_in])
-  layer.lowering = "conv"  # as tflite.convert exports it
-  return _tflite(layer, [[1, seq, c_in]], int8)
-
-
-def _attention_core(seq):
-  head = HIDDEN // HEADS
-
-  def core(q, k, v, mask):
-    scores = tf.matmul(q, k, transpose_b=True) / head ** 0.5
-    scores += (1.0 - mask)[:, None, None, :] * -1e9
-    return tf.matmul(tf.nn.softmax(scores, -1), v)
-  shape = [1, HEADS, seq, head]
-  return _tflite(core, [shape, shape, shape, [1, seq]])
-
-
-def pieces(seq, int8):
-  """{name: (tflite bytes, FLOPs)} of one layer's pieces."""
+def pieces(seq, int8, copies=4):
+  """{(piece, form): (tflite bytes, FLOPs per copy)}."""
+  rng = np.random.default_rng(0)
+  x_shape = [1, seq, HIDDEN]
   result = {}
-  for groups in (1, 4):
-    kind = "dense" if groups == 1 else "grouped"
-    for c_in, c_out in ((HIDDEN, HIDDEN), (HIDDEN, FFN), (FFN, HIDDEN)):
-      result[f"{kind} {c_in}->{c_out}"] = (
-          _projection(c_in, c_out, groups, seq, int8),
-          2 * seq * c_in * c_out // groups)
-  result["attention core"] = (_attention_core(seq), 4 * seq * seq * HIDDEN)
+
+  def add(name, form, build, shapes, flops):
+    result[name, form] = (_tflite(build, shapes, int8, copies, rng), flops)
+
+  for form in FORMS:
+    for groups in (1, GROUPS):
+      kind = "dense" if groups == 1 else "grouped"
+      for c_in, c_out in ((HIDDEN, HIDDEN), (HIDDEN, FFN), (FFN, HIDDEN)):
+        add(f"{kind} {c_in}->{c_out}", form,
+            lambda inputs, r, c_in=c_in, c_out=c_out, groups=groups,
+            form=form: _projection(form, inputs[0],
+                                   *_weights(r, c_in, c_out, groups), groups),
+            [[1, seq, c_in]], 2 * seq * c_in * c_out // groups)
+      add(f"{kind} Q,K,V", form,
+          lambda inputs, r, groups=groups, form=form: [
+              lowering.heads(_projection(form, inputs[0], *_weights(
+                  r, HIDDEN, HIDDEN, groups), groups), HEADS,
+                             HIDDEN // HEADS, 1) for _ in range(3)],
+          [x_shape], 3 * 2 * seq * HIDDEN * HIDDEN // groups)
+      add(f"{kind} FFN (GELU between)", form,
+          lambda inputs, r, groups=groups, form=form: _ffn(
+              form, inputs[0], _weights(r, HIDDEN, FFN, groups),
+              _weights(r, FFN, HIDDEN, groups), groups),
+          [x_shape], 2 * 2 * seq * HIDDEN * FFN // groups)
+    head_shape = [1, HEADS, seq, HIDDEN // HEADS]
+    add("attention core", form,
+        lambda inputs, r, form=form: _attention_core(form, *inputs),
+        [head_shape] * 3 + [[1, seq]], 4 * seq * seq * HIDDEN)
+  # Q, K, V as one projection, then one transpose and a split (the
+  # lowering's fuse_qkv option, which it leaves off).
+  add("grouped Q,K,V fused", "xnnpack", lambda inputs, r: _fused_qkv(
+      inputs[0], [_weights(r, HIDDEN, HIDDEN, GROUPS) for _ in range(3)]),
+      [x_shape], 3 * 2 * seq * HIDDEN * HIDDEN // GROUPS)
   norm = tf.keras.layers.LayerNormalization(epsilon=1e-12)
-  norm.build([1, seq, HIDDEN])
-  result["LayerNorm"] = (_tflite(norm, [[1, seq, HIDDEN]]), 0)
-  result["GELU"] = (_tflite(lambda x: tf.nn.gelu(x, approximate=False),
-                            [[1, seq, FFN]]), 0)
+  norm.build(x_shape)
+  add("LayerNorm", "conv", lambda inputs, r: norm(inputs[0]), [x_shape], 0)
   return result
 
 
-def time_interleaved(models, threads, runs):
-  """{name: median seconds} of each model on random inputs, interleaved."""
+def time_interleaved(models, threads, runs, copies):
+  """{name: (median wall s, median CPU s)} per copy, interleaved."""
   calls = {}
+  rng = np.random.default_rng(0)
   for name, data in models.items():
     runner = tflite.interpreter(data, num_threads=threads)
     for detail in runner.get_input_details():
-      runner.set_tensor(detail["index"], np.random.default_rng(0)
-                        .standard_normal(detail["shape"]).astype(np.float32))
+      value = rng.standard_normal(detail["shape"]).astype(np.float32)
+      if list(detail["shape"]) == [1, detail["shape"][-1]] and len(
+          detail["shape"]) == 2:
+        value = np.ones(detail["shape"], np.float32)  # the mask
+      runner.set_tensor(detail["index"], value)
     calls[name] = runner.invoke  # the inputs stay set between runs
-  return {name: statistics.median(s)
-          for name, s in round_robin(calls, runs).items()}
+  cpu = {}
+  wall = round_robin(calls, runs, cpu=cpu)
+  return {name: (statistics.median(wall[name]) / copies,
+                 statistics.median(cpu[name]) / copies) for name in calls}
+
+
+def report(times, flops, seq, threads, runs, int8, copies):
+  """The tables, as Markdown lines."""
+  lines = [f"seq {seq}, batch 1, {threads} thread(s), "
+           f"{'int8_mixed' if int8 else 'float32'}, XNNPACK; median of "
+           f"{runs} interleaved runs, per copy ({copies} per model); CPU = "
+           "process CPU time", "",
+           "| piece | issue-7 ms | CPU ms | GFLOP/s | lowered ms | CPU ms | "
+           "GFLOP/s |", "|---|---|---|---|---|---|---|"]
+  names = sorted({name for name, _ in times}, key=lambda n: (
+      "grouped" in n, "dense" not in n, n))
+  for name in names:
+    cells = []
+    for form in FORMS:
+      if (name, form) not in times:
+        cells.append("| (same) | | " if name == "LayerNorm" else "| - | | ")
+        continue
+      wall, cpu = times[name, form]
+      rate = f"{flops[name] / wall / 1e9:.0f}" if flops[name] else ""
+      cells.append(f"| {wall * 1e3:.3f} | {cpu * 1e3:.3f} | {rate} ")
+    lines.append(f"| {name} " + "".join(cells) + "|")
+  lines += ["", "Grouped GFLOP/s as a share of dense GFLOP/s (the issue's "
+            "goal: >= 85 %), from wall / CPU time:", "",
+            "| projection | issue-7 | lowered |", "|---|---|---|"]
+  by_wall, by_cpu = shares(times), shares(times, cpu=True)
+  for shape in by_wall["xnnpack"]:
+    lines.append(f"| {shape} | " + " | ".join(
+        f"{by_wall[form][shape]:.0%} / {by_cpu[form][shape]:.0%}"
+        for form in FORMS) + " |")
+  fused = [times["dense Q,K,V", "xnnpack"][i] / GROUPS /
+           times["grouped Q,K,V fused", "xnnpack"][i] for i in (0, 1)]
+  lines.append(f"| Q,K,V fused (option) | - | {fused[0]:.0%} / "
+               f"{fused[1]:.0%} |")
+  # A layer: Q, K, V, the attention core, the post-attention projection
+  # (dense in both models), LN, the FFN, LN.
+  lines += ["", "| per layer (composed) | issue-7 ms | lowered ms |",
+            "|---|---|---|"]
+  layer = {}
+  for model, kind in (("BERT-base", "dense"), ("SqueezeBERT", "grouped")):
+    totals = []
+    for form in FORMS:
+      totals.append(sum(times[piece, form][0] for piece in (
+          f"{kind} Q,K,V", "attention core", f"dense {HIDDEN}->{HIDDEN}",
+          f"{kind} FFN (GELU between)")) + 2 * times["LayerNorm", "conv"][0])
+    layer[model] = totals
+    lines.append(f"| {model} | {totals[0] * 1e3:.3f} | {totals[1] * 1e3:.3f} |")
+  lines.append("| SqueezeBERT / BERT-base | " + " | ".join(
+      f"{s / b:.3f}" for s, b in zip(layer["SqueezeBERT"],
+                                     layer["BERT-base"])) + " |")
+  return lines
+
+
+def shares(times, cpu=False):
+  """{form: {projection: grouped GFLOP/s / dense GFLOP/s}} (FLOPs cancel:
+  a grouped projection has 1/GROUPS of the dense one's)."""
+  index = 1 if cpu else 0
+  return {form: {shape: times[f"dense {shape}", form][index] / GROUPS /
+                 times[f"grouped {shape}", form][index]
+                 for shape in (f"{HIDDEN}->{HIDDEN}", f"{HIDDEN}->{FFN}",
+                               f"{FFN}->{HIDDEN}", "Q,K,V",
+                               "FFN (GELU between)")}
+          for form in FORMS}
+
+
+def run(seq=128, threads=2, runs=50, int8=False, copies=4):
+  """Builds, times and reports; returns (lines, {(piece, form): seconds})."""
+  models = pieces(seq, int8, copies)
+  times = time_interleaved({key: data for key, (data, _) in models.items()},
+                           threads, runs, copies)
+  flops = {name: value for (name, _), (_, value) in models.items()}
+  return report(times, flops, seq, threads, runs, int8, copies), times
 
 
 def main():
@@ -98,36 +242,13 @@ def main():
   parser.add_argument("--seq_length", type=int, default=128)
   parser.add_argument("--num_threads", type=int, default=2)
   parser.add_argument("--runs", type=int, default=50)
+  parser.add_argument("--copies", type=int, default=4)
   parser.add_argument("--int8", action="store_true",
-                      help="projections in int8 (as int8_mixed has them)")
+                      help="int8_mixed pieces (int8 projections)")
   args = parser.parse_args()
-  models = pieces(args.seq_length, args.int8)
-  times = time_interleaved({k: v[0] for k, v in models.items()},
-                           args.num_threads, args.runs)
-  print(f"seq {args.seq_length}, batch 1, {args.num_threads} threads, "
-        f"{'int8' if args.int8 else 'float32'} projections, XNNPACK, median "
-        f"of {args.runs} interleaved runs\n")
-  print("| piece | ms | GFLOP/s |\n|---|---|---|")
-  for name, (_, flops) in models.items():
-    rate = f"{flops / times[name] / 1e9:.0f}" if flops else ""
-    print(f"| {name} | {times[name] * 1e3:.3f} | {rate} |")
-  # Per layer: Q, K, V, post-attention, FFN in and out; the core; 2 LNs;
-  # one GELU. SqueezeBERT groups all but the post-attention projection.
-  shared = times["attention core"] + 2 * times["LayerNorm"] + times["GELU"]
-  layers = {}
-  for model, kind in (("BERT-base", "dense"), ("SqueezeBERT", "grouped")):
-    projections = (3 * times[f"{kind} 768->768"] + times["dense 768->768"] +
-                   times[f"{kind} 768->3072"] + times[f"{kind} 3072->768"])
-    layers[model] = (projections, shared)
-  print("\n| per layer | projections ms | attention core + LN + GELU ms | "
-        "total ms | share not in projections |\n|---|---|---|---|---|")
-  for model, (projections, rest) in layers.items():
-    print(f"| {model} | {projections * 1e3:.3f} | {rest * 1e3:.3f} | "
-          f"{(projections + rest) * 1e3:.3f} | "
-          f"{rest / (projections + rest):.0%} |")
-  ratio = sum(layers["SqueezeBERT"]) / sum(layers["BERT-base"])
-  print(f"\nSqueezeBERT / BERT-base layer time: {ratio:.2f} "
-        f"(projections alone: {layers['SqueezeBERT'][0] / layers['BERT-base'][0]:.2f})")
+  lines, _ = run(args.seq_length, args.num_threads, args.runs, args.int8,
+                 args.copies)
+  print("\n".join(lines))
 
 
 if __name__ == "__main__":

@@ -247,5 +247,18 @@ def run_local(tflite: str, options: Options, binary: str = None, env=None):
     prefix = [taskset, options.taskset_mask]
   command = prefix + [binary] + benchmark_flags(os.path.abspath(tflite), spec,
                                                 options)
-  output = _run(command, env, "benchmark_model")
+  output = _run(fresh_process(command), env, "benchmark_model")
   return output, _run_info("local", shlex.join(command), spec, options)
+
+
+def fresh_process(command):
+  """`command` run as a child forked by a small shell.
+
+  benchmark_model reports memory as the growth of its peak RSS (getrusage),
+  and Linux carries a peak across exec: the parent's whole peak when Python
+  starts a child with vfork, its current RSS with a plain fork. From a
+  Python that has loaded TensorFlow or a model, the binary's start then
+  already exceeds its own use, and memory reads 0.0 MB. A shell's fork
+  starts near zero, as `adb shell` does on a phone.
+  """
+  return ["/bin/sh", "-c", '"$@" & wait $!', "sh"] + list(command)

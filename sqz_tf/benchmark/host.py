@@ -144,12 +144,22 @@ def _config_hash(values):
   return hashlib.sha1(text.encode()).hexdigest()[:10]
 
 
+def exporter_version():
+  """A digest of the exporter's source: what a converted file depends on."""
+  digest = hashlib.sha1()
+  directory = os.path.dirname(tflite.__file__)
+  for name in sorted(os.listdir(directory)):
+    if name.endswith(".py"):
+      with open(os.path.join(directory, name), "rb") as f:
+        digest.update(f.read())
+  return digest.hexdigest()
+
+
 def tflite_paths(models, variants, seq_lengths, model_dir):
   """(model key, variant, seq) -> cache file, named after what changes the
   file: the config, the exporter's source and TensorFlow (weights are random
   anyway). Named once per run: the exporter may be edited meanwhile."""
-  with open(tflite.__file__, "rb") as f:
-    exporter = hashlib.sha1(f.read()).hexdigest()
+  exporter = exporter_version()
   paths = {}
   for m in models.values():
     key = _config_hash({**m.config.to_dict(), "exporter": exporter,

@@ -5,11 +5,16 @@ the process never imports sqz_tf or TensorFlow: its memory is the runtime's
 (LiteRT, PyTorch or numpy) plus the model's, as in a user's app. Messages
 are JSON lines; the first line in is the spec, then commands:
 
-  spec {"kind": "litert"|"torch"|"gemm"|"torch_save", ...}  -> {"imported"}
+  spec {"kind": "litert"|"torch"|"gemm"|"torch_save"|"onnx"|"onnx_save"|
+        "litert_text", ...}         -> {"imported"} (the *_save kinds:
+                                       {"sizes"} / {"paths"} and exit)
   {"cmd": "load", "seq_length": n}  -> {"init_s", "first_s"}
   {"cmd": "run", "n": k}            -> {"times": [k seconds]}
+  {"cmd": "predict"}                -> {"logits": [...]} (litert_text)
   {"cmd": "peak"}                   -> {"peak_rss_mb"}
   {"cmd": "exit"}
+
+The onnx and litert_text runners live in worker_runners.py.
 
 The parent side: `Worker` (one process), `Pool` (the live workers of one
 thread count) and `measure_round_robin` (the interleaved timing).
@@ -218,7 +223,11 @@ def _serve():
     if spec["kind"] == "torch_save":
       reply(sizes=_save_torch(spec))
       return
-    runner = _KINDS[spec["kind"]](spec)
+    import worker_runners  # pylint: disable=g-import-not-at-top
+    if spec["kind"] == "onnx_save":
+      reply(paths=worker_runners.save_onnx(spec))
+      return
+    runner = {**_KINDS, **worker_runners.KINDS}[spec["kind"]](spec)
     reply(imported=True, rss_mb=_memory_mb("VmRSS"))
     for line in sys.stdin:
       command = json.loads(line)
@@ -227,6 +236,8 @@ def _serve():
         reply(init_s=init, first_s=first)
       elif command["cmd"] == "run":
         reply(times=runner.run(command["n"]))
+      elif command["cmd"] == "predict":
+        reply(logits=runner.predict())
       elif command["cmd"] == "peak":
         reply(peak_rss_mb=_memory_mb("VmHWM"))
       else:
@@ -357,8 +368,9 @@ def measure_round_robin(pool, settings):
 
 if __name__ == "__main__":
   # Run as a script, Python puts this directory first on sys.path, where
-  # host.py or report.py could shadow a library's module of the same name.
+  # host.py or report.py could shadow a library's module of the same name:
+  # it goes last, still reaching worker_runners.
   if sys.path and os.path.abspath(sys.path[0]) == os.path.dirname(
       os.path.abspath(__file__)):
-    sys.path.pop(0)
+    sys.path.append(sys.path.pop(0))
   _serve()

@@ -62,7 +62,9 @@ def text_classifier_model(classifier):
   if classifier.num_labels > 1:
     outputs = tf.keras.layers.Softmax(dtype=tf.float32,
                                       name="probability")(outputs)
-  return _wrapped(classifier, inputs, outputs, "text_classifier")
+  model = _wrapped(classifier, inputs, outputs, "text_classifier")
+  model.reads_first_token_only = True  # see export/lowering.py
+  return model
 
 
 class _MaskedMean(tf.keras.layers.Layer):

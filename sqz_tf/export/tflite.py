@@ -1,26 +1,30 @@
-"""Keras model → TFLite flatbuffer with fixed shapes, checked after writing.
+"""Keras model → TFLite flatbuffer, checked before writing.
 
     tflite_bytes = convert(classifier, "dynamic", seq_length=128)
-    report = check(tflite_bytes, classifier, seq_length=128)
+    report = check(tflite_bytes, classifier, samples, "dynamic")
 
 Inputs stay `input_word_ids`, `input_mask`, `input_type_ids` (int32
 `[batch, seq_length]`) so a phone app feeds token ids; outputs stay float
 and keep their names (a single output is `output_0`; a question answerer's
 are `start_logits` and `end_logits`).
 Only TFLite builtin ops are allowed (the stock runtime and `benchmark_model`
-on Android have no Flex ops). Grouped projections are exported as grouped
-`CONV_2D`, which XNNPACK runs fast.
+on Android have no Flex ops). The layers are traced in an export-time
+lowering (`sqz_tf.export.lowering`) that XNNPACK runs fast. With
+`dynamic_seq_length` the inputs are `[batch, -1]` (shape signature) while
+their default shape stays `[batch, seq_length]`, what `benchmark_model` and
+MediaPipe read: short text runs at its own length, in one subgraph.
 """
 
-import contextlib
 import dataclasses
+import time
 
 import numpy as np
 import tensorflow as tf
 
 from sqz_tf.errors import SqzError
+from sqz_tf.export import flatbuffer_edits
 from sqz_tf.export import float_islands
-from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
+from sqz_tf.export import lowering as lowering_lib
 from sqz_tf.models.encoder import ENCODER_INPUTS
 
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "qat")
@@ -46,21 +50,6 @@ INT8_MIXED_FLOAT_OPS = ("ADD", "SUB", "MUL", "MEAN", "SQUARED_DIFFERENCE",
                         "CAST", "STRIDED_SLICE", "DIV", "MAXIMUM")
 
 
-@contextlib.contextmanager
-def _conv_lowering(model):
-  """Grouped projections as grouped convolutions while tracing."""
-  layers = [layer for layer in model._flatten_layers()  # pylint: disable=protected-access
-            if isinstance(layer, GroupedPointwiseConv1D)]
-  saved = [layer.lowering for layer in layers]
-  for layer in layers:
-    layer.lowering = "conv"
-  try:
-    yield
-  finally:
-    for layer, lowering in zip(layers, saved):
-      layer.lowering = lowering
-
-
 def _check_model(model, quantization, seq_length, representative_inputs):
   config = getattr(model, "model_config", None)
   if config is None or set(model.input_names) != set(ENCODER_INPUTS):
@@ -84,8 +73,9 @@ def _check_model(model, quantization, seq_length, representative_inputs):
 
 
 def convert(model, quantization="float32", seq_length=128, batch_size=1,
-            representative_inputs=None):
-  """TFLite bytes of an sqz_tf encoder or task model at fixed shapes.
+            representative_inputs=None, lowering="xnnpack",
+            dynamic_seq_length=False, progress=None):
+  """TFLite bytes of an sqz_tf encoder or task model.
 
   `representative_inputs` (a list of input dicts of numpy arrays, shape
   `[batch_size, seq_length]`) calibrates the variants in
@@ -97,70 +87,177 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
     int8_mixed  int8 weights and calibrated int8 activations for the
                 projections, float for INT8_MIXED_FLOAT_OPS (fast on CPUs)
     qat         int8 with the ranges learned by quantization-aware training
+  `lowering` is how the layers become TFLite ops (`lowering.LOWERINGS`):
+  "xnnpack" (the default) or "conv" (the layers as written, grouped
+  projections as grouped CONV_2D: the issue-7 export, and what
+  quantization-aware models always get). `dynamic_seq_length`: inputs of
+  any length up to max_position_embeddings (calibration still uses
+  `seq_length`). `progress(line)` hears what takes more than a moment.
   """
   if quantization not in QUANTIZATIONS:
     raise SqzError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
   _check_model(model, quantization, seq_length, representative_inputs)
-  spec = {name: tf.TensorSpec([batch_size, seq_length], tf.int32, name=name)
-          for name in ENCODER_INPUTS}
-  with _conv_lowering(model):
-    function = tf.function(lambda inputs: model(inputs, training=False))
-    concrete = function.get_concrete_function(spec)
-    # The converter saves its trackable to read the variables; a plain
-    # module holding them skips tracing every Keras layer for a SavedModel
-    # (3-4x faster, same bytes).
-    variables = tf.Module()
-    variables.held = list(model.variables)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete],
-                                                                variables)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-    if quantization != "float32":
+  if dynamic_seq_length and quantization in ("int8", "qat"):
+    raise SqzError(f"--dynamic_seq_length does not take {quantization} "
+                   "(float32, float16, dynamic, int8_mixed)")
+  progress = progress or (lambda line: None)
+  start = time.perf_counter()
+  if quantization == "qat":
+    lowering = "conv"
+  length = None if dynamic_seq_length else seq_length
+  with lowering_lib.lowered(model, lowering, batch_size):
+    converter = _converter(model, batch_size, length)
+    if quantization not in ("float32", "int8_mixed"):  # see int8_mixed()
       converter.optimizations = [tf.lite.Optimize.DEFAULT]
     if quantization == "float16":
       converter.target_spec.supported_types = [tf.float16]
-    if quantization in NEEDS_REPRESENTATIVE_DATA:
-      converter.representative_dataset = _representative_dataset(
-          representative_inputs, batch_size, seq_length)
     if quantization == "int8":
+      converter.representative_dataset = _representative_dataset(
+          representative_inputs, batch_size, seq_length, progress)
       converter.target_spec.supported_ops = [
           tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    progress(f"Converting to TFLite ({quantization})")
     try:
       if quantization == "int8_mixed":
-        return _selectively_quantized(converter, representative_inputs)
-      tflite_bytes = converter.convert()
+        tflite_bytes = _int8_mixed_export(model, converter, batch_size,
+                                          seq_length, representative_inputs,
+                                          dynamic_seq_length, progress)
+      else:
+        tflite_bytes = converter.convert()
       if quantization == "qat":
         tflite_bytes, _ = float_islands.dequantize_ops(tflite_bytes,
                                                        INT8_MIXED_FLOAT_OPS)
-      return tflite_bytes
     except SqzError:
       raise
     except Exception as e:  # pylint: disable=broad-except
       raise SqzError("TFLite conversion failed (builtin ops only): "
                      f"{str(e).splitlines()[0]}") from None
+  if dynamic_seq_length:
+    tflite_bytes = flatbuffer_edits.with_default_input_shape(
+        tflite_bytes, [batch_size, seq_length])
+  progress(f"Converted in {time.perf_counter() - start:.0f} s")
+  return tflite_bytes
 
 
-def _representative_dataset(representative_inputs, batch_size, seq_length):
+def _converter(model, batch_size, seq_length):
+  """A builtin-ops converter of the (lowered) model; seq_length None: any."""
+  spec = {name: tf.TensorSpec([batch_size, seq_length], tf.int32, name=name)
+          for name in ENCODER_INPUTS}
+  limit = model.model_config.max_position_embeddings
+
+  @tf.function(autograph=False)  # the layers convert their own calls
+  def serve(inputs):
+    if seq_length is None:
+      # Callers feed whole texts (MediaPipe truncates only fixed-length
+      # inputs): the model reads its first max_position_embeddings tokens.
+      inputs = {name: value[:, :limit] for name, value in inputs.items()}
+    return model(inputs, training=False)
+  concrete = serve.get_concrete_function(spec)
+  # The converter saves its trackable to read the variables; a plain
+  # module holding them skips tracing every Keras layer for a SavedModel
+  # (3-4x faster, same bytes).
+  variables = tf.Module()
+  variables.held = list(model.variables)
+  converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete],
+                                                              variables)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+  return converter
+
+
+def _int8_mixed_export(model, converter, batch_size, seq_length,
+                       representative_inputs, dynamic_seq_length, progress):
+  """int8_mixed bytes of the graph `converter` holds.
+
+  Calibration runs the float graph on TFLite's own kernels, one example at a
+  time: the minutes of an export. It needs only the examples' tokens, not
+  their padding, so it runs a twin of the graph cut to the longest example
+  (padding rows never reach a real token: attention masks them), and the
+  export's graph takes the twin's ranges by tensor name. A dynamic-length
+  graph is always calibrated through a fixed-length twin: TFLite's
+  calibrator records wrong ranges for some tensors of a dynamic-shape graph
+  (a projection's at 1/500 of its real range, seen here). Either way the
+  file has exactly the int8 arithmetic of one calibrated at that length.
+  """
+  _check_shapes(representative_inputs, batch_size, seq_length)
+  length = _calibration_length(representative_inputs, seq_length)
+  trimmed = [{name: np.asarray(inputs[name])[:, :length]
+              for name in ENCODER_INPUTS} for inputs in representative_inputs]
+  dataset = _representative_dataset(trimmed, batch_size, length, progress)
+  if length == seq_length and not dynamic_seq_length:
+    return int8_mixed(converter, dataset, progress=progress)
+  progress(f"(calibrating at {length} tokens, the longest example's length)")
+  return int8_mixed(_converter(model, batch_size, length), dataset,
+                    converter.convert(), progress)
+
+
+def _calibration_length(representative_inputs, seq_length):
+  """The longest example's tokens (mask), rounded up to a multiple of 8."""
+  longest = max(int(np.max(np.nonzero(np.asarray(inputs["input_mask"]))[1],
+                           initial=0)) + 1 for inputs in representative_inputs)
+  return min(seq_length, -(-longest // 8) * 8)
+
+
+def _check_shapes(representative_inputs, batch_size, seq_length):
   for inputs in representative_inputs:
     for name in ENCODER_INPUTS:
       if np.shape(inputs[name]) != (batch_size, seq_length):
         raise SqzError(f"representative input {name} has shape "
                        f"{np.shape(inputs[name])}, the export "
                        f"{(batch_size, seq_length)}")
-  return lambda: ({name: np.asarray(inputs[name], np.int32)
-                   for name in ENCODER_INPUTS}
-                  for inputs in representative_inputs)
 
 
-def _selectively_quantized(converter, representative_inputs):
-  # TFLite's selective quantization: the debugger converts with the listed
-  # ops left in float (its debug dataset is only used for its statistics,
-  # which we do not ask for).
-  debugger = tf.lite.experimental.QuantizationDebugger(
-      converter=converter,
-      debug_dataset=lambda: iter(()),
-      debug_options=tf.lite.experimental.QuantizationDebugOptions(
-          denylisted_ops=list(INT8_MIXED_FLOAT_OPS)))
-  return debugger.get_nondebug_quantized_model()
+def _representative_dataset(representative_inputs, batch_size, seq_length,
+                            progress):
+  _check_shapes(representative_inputs, batch_size, seq_length)
+
+  def dataset():
+    # The converter asks for the first example once the float graph is
+    # converted; the calibration runs it on TFLite's own kernels.
+    start = last = time.perf_counter()
+    for done, inputs in enumerate(representative_inputs):
+      now = time.perf_counter()
+      if done == 0:
+        progress(f"Calibrating activation ranges on "
+                 f"{len(representative_inputs)} examples")
+      elif now - last > 5:
+        last = now
+        progress(f"  {done}/{len(representative_inputs)} examples "
+                 f"({now - start:.0f} s)")
+      yield {name: np.asarray(inputs[name], np.int32)
+             for name in ENCODER_INPUTS}
+    progress(f"  calibrated in {time.perf_counter() - start:.0f} s")
+  return dataset
+
+
+def int8_mixed(calibrator, representative_dataset, float_model=None,
+               progress=None):
+  """int8_mixed bytes: TFLite's selective quantization, INT8_MIXED_FLOAT_OPS
+  left in float.
+
+  `calibrator` is a TFLiteConverter of the float graph, calibrated on
+  `representative_dataset` (a callable returning an iterator of input
+  dicts). `float_model` (bytes), if given, is quantized instead, with the
+  ranges of the same-named tensors of the calibrated graph.
+
+  The same file as `tf.lite.experimental.QuantizationDebugger(converter=...)
+  .get_nondebug_quantized_model()` without the debugger's own first product
+  (a second quantization with numeric-verify ops, and an interpreter for
+  it), which cost a third of the time.
+  """
+  from tensorflow.lite.python import convert as lite_convert  # pylint: disable=g-import-not-at-top
+  progress = progress or (lambda line: None)
+  calibrator.optimizations = [tf.lite.Optimize.DEFAULT]
+  calibrator.representative_dataset = representative_dataset
+  calibrator.experimental_mlir_quantizer = True
+  calibrator._experimental_calibrate_only = True  # pylint: disable=protected-access
+  calibrated = calibrator.convert()
+  if float_model is not None:
+    calibrated = flatbuffer_edits.with_ranges_of(float_model, calibrated)
+  progress("Quantizing (int8 weights and projection activations)")
+  return lite_convert.mlir_quantize(
+      calibrated,
+      disable_per_channel=calibrator._experimental_disable_per_channel,  # pylint: disable=protected-access
+      denylisted_ops=list(INT8_MIXED_FLOAT_OPS))
 
 
 @dataclasses.dataclass

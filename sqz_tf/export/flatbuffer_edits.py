@@ -1,0 +1,41 @@
+"""Edits of converted TFLite flatbuffers that the converter cannot make.
+
+    data = with_default_input_shape(data, [1, 128])   # dims of [1, -1] inputs
+    calibrated = with_ranges_of(float_model, calibrated_twin)
+"""
+
+from ai_edge_litert import schema_py_generated as schema
+from ai_edge_litert.tools import flatbuffer_utils
+
+
+def with_default_input_shape(tflite_bytes, shape):
+  """The model with its inputs' default shape set to `shape`.
+
+  A dynamic dimension is -1 in an input's shape signature and 1 in its
+  shape, which is what `benchmark_model` runs and what MediaPipe takes as
+  the maximum length; the signature keeps its -1. Edited in place (a
+  vector of the same length), so even a large model costs nothing.
+  """
+  data = bytearray(tflite_bytes)
+  subgraph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+  for position in range(subgraph.InputsLength()):
+    tensor = subgraph.Tensors(subgraph.Inputs(position))
+    tensor.ShapeAsNumpy()[:] = shape
+  return bytes(data)
+
+
+def with_ranges_of(float_model, calibrated):
+  """`float_model` carrying the calibrated activation ranges of the tensors
+  of the same name in `calibrated` (a calibrated twin, e.g. the same graph
+  at a fixed length); the quantizer then gives both the same int8 scales.
+  """
+  model = flatbuffer_utils.convert_bytearray_to_object(bytearray(float_model))
+  source = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
+  ranges = {tensor.name: tensor.quantization
+            for tensor in source.subgraphs[0].tensors
+            if tensor.quantization is not None and
+            tensor.quantization.min is not None}
+  for tensor in model.subgraphs[0].tensors:
+    if tensor.name in ranges:
+      tensor.quantization = ranges[tensor.name]
+  return bytes(flatbuffer_utils.convert_object_to_bytearray(model))

@@ -1,0 +1,111 @@
+"""The goals and Markdown of tools/speed_report.py's results."""
+
+
+def _ms(stats, field="median_s"):
+  return f"{stats[field] * 1e3:.2f}"
+
+
+def goals(results):
+  """(goal, measured, met) lines."""
+  lines = []
+  ops = results.get("op_shares", {})
+  for kind, shares in ops.items():
+    worst = min(shares.values())
+    lines.append((f"grouped projections >= 85 % of dense GFLOP/s ({kind}, "
+                  "lowered, every projection shape)",
+                  ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
+                  worst >= 0.85))
+  table = results["whole_models"].get("2") or results["whole_models"].get(2)
+  if table:
+    def row(name):
+      return table.get(f"our TFLite {name}")
+    sqz, bert = row("SqueezeBERT float32"), row("BERT-base-equivalent float32")
+    if sqz and bert:
+      ratio = sqz["median_s"] / bert["median_s"]
+      lines.append(("float32 SqueezeBERT / BERT-base <= 0.31", f"{ratio:.3f}",
+                    ratio <= 0.31))
+    sqz, bert = row("SqueezeBERT int8_mixed"), row(
+        "BERT-base-equivalent int8_mixed")
+    if sqz and bert:
+      ratio = bert["median_s"] / sqz["median_s"]
+      target = 2.5 if "amx_int8" in results["machine"]["isa"] else 2.8
+      lines.append((f"int8_mixed BERT-base / SqueezeBERT >= {target}x (this "
+                    "host " + ("has" if target == 2.5 else "has no") +
+                    " AMX)", f"{ratio:.2f}x", ratio >= target))
+  text = results.get("short_text")
+  if text:
+    for quantization in ("float32", "int8_mixed"):
+      fixed = text["rows"][f"{quantization} fixed"]["mean_s"]
+      dynamic = text["rows"][f"{quantization} dynamic"]["mean_s"]
+      same, _ = text["agreement"][f"{quantization} dynamic"]
+      lines.append((f"short text {quantization}: mean latency >= 2x lower "
+                    "than the fixed 128-token file, identical predictions",
+                    f"{fixed / dynamic:.2f}x, {same:.1%} same",
+                    fixed / dynamic >= 2 and same == 1))
+  cli = results.get("cli_export")
+  if cli:
+    lines.append(("int8_mixed export of the full model <= 90 s on 2 cores",
+                  f"{cli['seconds']:.0f} s wall, {cli['cpu_seconds']:.0f} s "
+                  "CPU", cli["seconds"] <= 90 and cli["returncode"] == 0))
+  return lines
+
+
+def markdown(results):
+  machine = results["machine"]
+  lines = [f"# Issue 15 speed report ({results['setting']})", "",
+           f"{machine['cpu_model']}, {machine['usable_cpus']} usable CPUs, "
+           f"ISA {' '.join(machine['isa'])}; load average "
+           f"{machine['load_average_start'][0]:.1f} at the start, "
+           f"{results['load_average_end'][0]:.1f} at the end (other jobs "
+           "share the cores when it is above 0). TensorFlow "
+           f"{machine['tensorflow']}, ai-edge-litert "
+           f"{machine['ai_edge_litert']}, torch {machine.get('torch')}, "
+           f"onnxruntime {machine['onnxruntime']}. Batch 1, {results['seq_length']} tokens "
+           "unless said.", "", "## Goals", "",
+           "| goal | measured | met |", "|---|---|---|"]
+  lines += [f"| {goal} | {value} | {'yes' if met else '**no**'} |"
+            for goal, value, met in goals(results)]
+  for threads, table in results["whole_models"].items():
+    lines += ["", f"## Whole models, {threads} thread(s) (median of "
+              "round-robin runs, each in its own process)", "",
+              "| runtime / model | median ms | p90 ms | peak RSS MB |",
+              "|---|---|---|---|"]
+    lines += [f"| {name} | {_ms(s)} | {_ms(s, 'p90_s')} | "
+              f"{s['peak_rss_mb']:.0f} |" for name, s in table.items()]
+  for kind, table in results.get("op_tables", {}).items():
+    lines += ["", f"## Per op, {kind} (tools/op_microbenchmark.py)", ""]
+    lines += table
+  for name, profile in results.get("binary_profiles", {}).items():
+    lines += ["", f"## benchmark_model, SqueezeBERT {name}: "
+              f"{profile['avg_ms']:.2f} ms avg, memory "
+              f"{profile['memory']}, XNNPACK "
+              f"{profile['delegation'].get('execution')}", "",
+              "| op type | count | avg ms | % |", "|---|---|---|---|"]
+    lines += [f"| {op['node_type']} | {op['count']} | {op['avg_ms']:.3f} | "
+              f"{op.get('avg_pct', 0):.1f} |" for op in profile["top_ops"]]
+  text = results.get("short_text")
+  if text:
+    lines += ["", f"## Short text: {text['sentences']} SST-2 dev sentences, "
+              f"{text['mean_tokens']:.1f} tokens on average (max "
+              f"{text['max_tokens']}), SqueezeBERT", "",
+              "| file | MB | mean ms | median ms | vs fixed | same "
+              "prediction as fixed | max logit diff |",
+              "|---|---|---|---|---|---|---|"]
+    for name, stats in text["rows"].items():
+      fixed = text["rows"][f"{name.split()[0]} fixed"]["mean_s"]
+      same, diff = text["agreement"][name]
+      lines.append(f"| {name} | {text['sizes_mb'][name]:.1f} | "
+                   f"{_ms(stats, 'mean_s')} | {_ms(stats)} | "
+                   f"{fixed / stats['mean_s']:.2f}x | {same:.1%} | "
+                   f"{diff:.2g} |")
+  lines += ["", "## Export times (s)", "", "| file | s |", "|---|---|"]
+  lines += [f"| {name} | {seconds:.0f} |"
+            for name, seconds in results["export_seconds"].items()]
+  cli = results.get("cli_export")
+  if cli:
+    lines += ["", f"CLI int8_mixed export of SqueezeBERT (200 SST-2 "
+              f"calibration rows): {cli['seconds']:.0f} s wall, "
+              f"{cli['cpu_seconds']:.0f} s CPU, exit {cli['returncode']}:",
+              "", "```"] + cli["progress"] + ["```"]
+  lines += ["", "## Notes", ""] + [f"- {n}" for n in results["notes"]]
+  return "\n".join(lines) + "\n"
