@@ -31,8 +31,9 @@ def sentence_ids(data_dir, vocab_file, task="sst2", split="dev",
                  max_length=128, limit=None, seed=0):
   """Token ids (lists, [CLS] ... [SEP]) of a GLUE split's rows, at their own
   lengths; `limit` rows drawn at random (fixed seed), in file order."""
-  features = calibration.task_features(data_dir, task, vocab_file, max_length,
-                                       split, limit, seed)
+  features = calibration.load_task_split(data_dir, task, vocab_file,
+                                         max_length, split, limit,
+                                         seed).features
   return [row[:int(mask.sum())].tolist() for row, mask in
           zip(features["input_word_ids"], features["input_mask"])]
 
