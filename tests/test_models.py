@@ -9,11 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from sqz_tf.errors import SqzError
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models import SqueezeBertMultipleChoice
 from sqz_tf.models import SqueezeBertPretrainer
 from sqz_tf.models import SqueezeBertTokenClassifier
+from sqz_tf.training.initialization import load_model_file
 from tests.tiny_configs import masked_positions
 from tests.tiny_configs import tiny_config
 from tests.tiny_configs import tiny_inputs
@@ -133,6 +135,30 @@ def test_pretrainer_decoder_is_tied_after_loading(tmp_path):
   table = loaded.encoder.embeddings.word_embeddings
   assert loaded.masked_lm.embeddings.word_embeddings is table
   assert sum(w is table for w in loaded.weights) == 1
+
+
+@pytest.mark.parametrize("kind", ["pretrainer", "classifier",
+                                  "token_classifier"])
+def test_load_model_file_equals_load_model(tmp_path, kind):
+  # load_model_file reads .keras archives its own (fast) way: same model.
+  config = tiny_config("mixed_groups")
+  model = _build(kind, config)
+  path = str(tmp_path / "model.keras")
+  model.save(path)
+  fast = load_model_file(path)
+  reference = tf.keras.models.load_model(path, compile=False)
+  assert type(fast) is type(reference) is type(model)
+  assert fast.get_config() == reference.get_config()
+  assert [w.name for w in fast.weights] == [w.name for w in reference.weights]
+  for mine, theirs in zip(fast.weights, reference.weights):
+    np.testing.assert_array_equal(mine.numpy(), theirs.numpy())
+  if kind == "pretrainer":
+    table = fast.encoder.embeddings.word_embeddings
+    assert fast.masked_lm.embeddings.word_embeddings is table
+  with open(tmp_path / "broken.keras", "wb") as f:
+    f.write(open(path, "rb").read()[:1000])
+  with pytest.raises(SqzError, match="cannot load"):
+    load_model_file(str(tmp_path / "broken.keras"))
 
 
 def _python(code):
