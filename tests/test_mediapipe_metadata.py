@@ -136,13 +136,15 @@ def toy(tmp_path_factory):
               f"--representative_data={work / 'SST-2'}", "--task=sst2"],
       good + ["--metadata=text_embedder",
               f"--output={work / 'embedder.tflite'}"],
+      good + ["--metadata=text_classifier", "--dynamic_seq_length",
+              f"--output={work / 'dynamic_classifier.tflite'}"],
   ] + [args for args, _ in refused.values()], str(work))
-  for result in results[:2]:
+  for result in results[:3]:
     assert result["returncode"] == 0, result["stderr"][-3000:]
   return types.SimpleNamespace(
       work=work, vocab=vocab, classifier=classifier, exports=results[:2],
       refusals={name: (result, message) for (name, (_, message)), result
-                in zip(refused.items(), results[2:])})
+                in zip(refused.items(), results[3:])})
 
 
 def test_metadata_reads_back(toy):
@@ -188,6 +190,34 @@ def test_real_text_classifier_agrees_with_our_tflite(toy):
       np.testing.assert_allclose(scores, expected, atol=1e-5)
       np.testing.assert_allclose(scores, keras_row, atol=1e-4)
   assert np.ptp(ours[:, 0]) > 100 * 1e-5  # texts told apart
+
+
+def test_real_text_classifier_runs_dynamic_length_exports(toy):
+  # MediaPipe feeds a [1, -1] signature each text at its own token count,
+  # not truncated to the default shape: the fixed file's scores for texts
+  # that fit it, our TFLite run on all of their tokens for longer ones.
+  fixed = (toy.work / "classifier.tflite").read_bytes()
+  dynamic = (toy.work / "dynamic_classifier.tflite").read_bytes()
+  untruncated = BertTokenizerLayer(toy.vocab, seq_length=48).encode(
+      ASCII_TEXTS)
+  longer = 0
+  with _classifier(fixed) as padded, _classifier(dynamic) as own_length:
+    for row, text in enumerate(ASCII_TEXTS):
+      length = int(untruncated["input_mask"][row].sum())
+      assert length < 48
+      expected = (
+          _scores(padded, text) if length <= SEQ else tflite.run(dynamic, {
+              name: value[row:row + 1, :length]
+              for name, value in untruncated.items()})["output_0"][0])
+      longer += length > SEQ
+      np.testing.assert_allclose(_scores(own_length, text), expected,
+                                 atol=1e-5)
+  assert longer == 2
+
+
+def _scores(mediapipe, text):
+  return [c.score for c in sorted(mediapipe.classify(text).classifications[0]
+                                  .categories, key=lambda c: c.index)]
 
 
 def test_real_text_embedder_agrees_with_our_tflite(toy):
