@@ -24,7 +24,6 @@ from absl import flags
 
 from sqz_tf import cli
 from sqz_tf.data import glue
-from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
 from sqz_tf.export.serving import save_text_classifier
 from sqz_tf.tasks.sentence_prediction import Distillation
@@ -66,9 +65,7 @@ def main(argv):
     raise SqzError(f"unexpected arguments: {' '.join(argv[1:])}")
   finetuning.check_actions()
   glue_task = glue.get_task(FLAGS.task)
-  tokenizer = BertTokenizerLayer.from_vocab_file(
-      FLAGS.vocab_file, seq_length=FLAGS.max_seq_length,
-      lower_case=FLAGS.do_lower_case)
+  tokenizer = finetuning.tokenizer_from_flags()
   strategy = trainer_flags.setup_run()
   source, config = finetuning.model_source_and_config()
   if FLAGS.quantization_aware and source is None:

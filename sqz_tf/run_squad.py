@@ -27,7 +27,6 @@ from absl import flags
 
 from sqz_tf import cli
 from sqz_tf.data import squad_features
-from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
 from sqz_tf.tasks.question_answering import QuestionAnsweringTask
 from sqz_tf.training import finetuning
@@ -66,9 +65,7 @@ def main(argv):
       squad_features.default_lengths(FLAGS.max_seq_length,
                                      FLAGS.max_query_length,
                                      FLAGS.doc_stride)))
-  tokenizer = BertTokenizerLayer.from_vocab_file(
-      FLAGS.vocab_file, seq_length=FLAGS.max_seq_length,
-      lower_case=FLAGS.do_lower_case)
+  tokenizer = finetuning.tokenizer_from_flags()
   strategy = trainer_flags.setup_run()
   source, config = finetuning.model_source_and_config()
   task = QuestionAnsweringTask(

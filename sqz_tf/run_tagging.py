@@ -24,7 +24,6 @@ in the file's scheme: conlleval's input) and predictions/test_results.json.
 from absl import flags
 
 from sqz_tf import cli
-from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
 from sqz_tf.tasks import tagging
 from sqz_tf.training import finetuning
@@ -42,9 +41,7 @@ def main(argv):
   if len(argv) > 1:
     raise SqzError(f"unexpected arguments: {' '.join(argv[1:])}")
   finetuning.check_actions()
-  tokenizer = BertTokenizerLayer.from_vocab_file(
-      FLAGS.vocab_file, seq_length=FLAGS.max_seq_length,
-      lower_case=FLAGS.do_lower_case)
+  tokenizer = finetuning.tokenizer_from_flags()
   strategy = trainer_flags.setup_run()
   source, config = finetuning.model_source_and_config()
   task = tagging.TaggingTask(

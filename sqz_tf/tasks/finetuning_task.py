@@ -17,6 +17,7 @@ The task is also the `Trainer`'s task (`build_model`, `build_metrics`,
 """
 
 import dataclasses
+import os
 from typing import Any, Optional
 
 import numpy as np
@@ -25,6 +26,20 @@ import tensorflow as tf
 from sqz_tf.errors import SqzError
 from sqz_tf.training import initialization
 
+
+
+def find_split_file(data_dir, split, split_files, family):
+  """The first of `split_files[split]` (file names) present in `data_dir`."""
+  names = split_files.get(split)
+  if names is None:
+    raise SqzError(f"no {split!r} split in {family} data; splits: "
+                   f"{', '.join(split_files)}")
+  for name in names:
+    path = os.path.join(data_dir or "", name)
+    if os.path.isfile(path):
+      return path
+  raise SqzError(f"no {split} file in {data_dir} (looked for "
+                 f"{', '.join(names)})")
 
 @dataclasses.dataclass
 class Split:

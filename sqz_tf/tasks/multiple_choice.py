@@ -20,6 +20,7 @@ from sqz_tf.errors import SqzError
 from sqz_tf.models.multiple_choice import SqueezeBertMultipleChoice
 from sqz_tf.tasks.finetuning_task import FinetuningTask
 from sqz_tf.tasks.finetuning_task import Split
+from sqz_tf.tasks.finetuning_task import find_split_file
 from sqz_tf.tasks.finetuning_task import random_subset
 from sqz_tf.utils.files import atomic_output
 
@@ -40,21 +41,9 @@ class MultipleChoiceTask(FinetuningTask):
 
   # Data.
 
-  def _split_file(self, data_dir, split):
-    names = SPLIT_FILES.get(split)
-    if names is None:
-      raise SqzError(f"no {split!r} split in multiple-choice data; splits: "
-                     f"{', '.join(SPLIT_FILES)}")
-    for name in names:
-      path = os.path.join(data_dir or "", name)
-      if os.path.isfile(path):
-        return path
-    raise SqzError(f"no {split} file in {data_dir} (looked for "
-                   f"{', '.join(names)})")
-
   def load_split(self, data_dir, split, tokenizer, num_examples=None,
                  seed=0):
-    path = self._split_file(data_dir, split)
+    path = find_split_file(data_dir, split, SPLIT_FILES, "multiple-choice")
     examples = random_subset(swag.read_swag(path), num_examples, seed)
     if not examples:
       raise SqzError(f"{path}: no examples")

@@ -29,6 +29,7 @@ from sqz_tf.errors import SqzError
 from sqz_tf.models.token_classifier import SqueezeBertTokenClassifier
 from sqz_tf.tasks.finetuning_task import FinetuningTask
 from sqz_tf.tasks.finetuning_task import Split
+from sqz_tf.tasks.finetuning_task import find_split_file
 from sqz_tf.tasks.finetuning_task import random_subset
 from sqz_tf.training import initialization
 from sqz_tf.utils.files import atomic_output
@@ -70,16 +71,7 @@ def labels_for(model=None, entity_types=None):
 
 def split_file(data_dir, split):
   """The CoNLL file of `split` in `data_dir` (see SPLIT_FILES)."""
-  names = SPLIT_FILES.get(split)
-  if names is None:
-    raise SqzError(f"no {split!r} split in tagging data; splits: "
-                   f"{', '.join(SPLIT_FILES)}")
-  for name in names:
-    path = os.path.join(data_dir or "", name)
-    if os.path.isfile(path):
-      return path
-  raise SqzError(f"no {split} file in {data_dir} (looked for "
-                 f"{', '.join(names)})")
+  return find_split_file(data_dir, split, SPLIT_FILES, "tagging")
 
 
 class TaggingTask(FinetuningTask):

@@ -23,6 +23,7 @@ from absl import logging
 
 from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.data import classification_pipeline
+from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.errors import SqzError
 from sqz_tf.models.facts import model_facts
 from sqz_tf.tasks.finetuning_task import predict
@@ -51,6 +52,13 @@ def define_finetuning_flags(**trainer_defaults):
       "optimizer": "adamw", "learning_rate": 3e-5, "train_batch_size": 32,
       "warmup_proportion": 0.1, **trainer_defaults})
   flags.mark_flag_as_required("vocab_file")
+
+
+def tokenizer_from_flags():
+  """The BERT tokenizer of --vocab_file at --max_seq_length."""
+  return BertTokenizerLayer.from_vocab_file(
+      FLAGS.vocab_file, seq_length=FLAGS.max_seq_length,
+      lower_case=FLAGS.do_lower_case)
 
 
 def model_source_and_config():
