@@ -1,6 +1,5 @@
-"""HF PyTorch reference models and the helpers to run sqz_tf CLIs on them."""
+"""HF PyTorch reference models, and loading converted models in a fresh process."""
 
-import concurrent.futures
 import json
 import os
 import subprocess
@@ -10,7 +9,6 @@ import numpy as np
 import torch
 import transformers
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HF_CLASSES = {
     "encoder": transformers.SqueezeBertModel,
     "pretrainer": transformers.SqueezeBertForMaskedLM,
@@ -88,21 +86,6 @@ def save_as_torch_bin(model, directory, extra_tensors=None):
   state = dict(model.state_dict())  # keeps tied duplicates, as old files do
   state.update(extra_tensors or {})
   torch.save(state, os.path.join(directory, "pytorch_model.bin"))
-
-
-def run_module(module, *args):
-  """Runs `python -m module args` (or a script, `python module.py args`)."""
-  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-  target = [module] if module.endswith(".py") else ["-m", module]
-  return subprocess.run([sys.executable, *target, *args],
-                        capture_output=True, text=True, cwd=REPO, env=env,
-                        check=False)
-
-
-def run_many(commands):
-  """Runs (module, *args) commands two at a time; returns their results."""
-  with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
-    return list(pool.map(lambda command: run_module(*command), commands))
 
 
 # Run in a fresh process: loads each model as a user would and saves outputs.

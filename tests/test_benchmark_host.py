@@ -9,8 +9,8 @@ from sqz_tf.benchmark import host
 from sqz_tf.benchmark import latency_worker
 from sqz_tf.benchmark import report
 from sqz_tf.export import tflite
-from tests.hf_reference import run_many
-from tests.hf_reference import run_module
+from tests.cli_runner import run_many
+from tests.cli_runner import run_module
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 RATIO_LINES = ("fp32 SqueezeBERT-tiny / fp32 BERT-tiny latency",

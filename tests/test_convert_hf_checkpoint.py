@@ -21,6 +21,7 @@ from sqz_tf.errors import ConversionError
 from sqz_tf.hf import architectures
 from sqz_tf.hf import convert
 from tests import hf_reference
+from tests.cli_runner import run_many
 from tests.tiny_configs import TINY_CONFIGS
 from tests.tiny_configs import masked_positions
 from tests.tiny_configs import tiny_config
@@ -92,7 +93,7 @@ def converted(tmp_path_factory):
     cases.append(dict(name=name, head=head, fmt=fmt, hf_dir=hf_dir,
                       keras_path=keras_path, inputs=inputs, expected=expected,
                       hf_model=model))
-  for case, result in zip(cases, hf_reference.run_many(commands)):
+  for case, result in zip(cases, run_many(commands)):
     assert result.returncode == 0, result.stderr[-3000:]
     case["cli"] = result
   outputs = hf_reference.outputs_in_fresh_process(
@@ -130,14 +131,22 @@ def test_heads_keep_labels(converted, head):
                             case["hf_model"].config.id2label.items()}
 
 
+@pytest.fixture(scope="module")
+def exported_to_hf(converted, tmp_path_factory):
+  """head -> (case, HF directory written by `--to_hf` from its Keras model)."""
+  work = tmp_path_factory.mktemp("to_hf")
+  cases = {head: next(c for c in converted if c["head"] == head and
+                      c["name"] == "mixed_groups") for head in HEADS}
+  results = run_many([
+      (CLI, "--to_hf", f"--keras_model={case['keras_path']}",
+       f"--output={work / head}") for head, case in cases.items()])
+  return {head: (case, str(work / head), result)
+          for (head, case), result in zip(cases.items(), results)}
+
+
 @pytest.mark.parametrize("head", HEADS)
-def test_to_hf_round_trip(converted, tmp_path, head):
-  case = next(c for c in converted if c["head"] == head and
-              c["name"] == "mixed_groups")
-  out_dir = str(tmp_path / "exported")
-  result = hf_reference.run_module(CLI, "--to_hf",
-                                   f"--keras_model={case['keras_path']}",
-                                   f"--output={out_dir}")
+def test_to_hf_round_trip(exported_to_hf, head):
+  case, out_dir, result = exported_to_hf[head]
   assert result.returncode == 0, result.stderr[-3000:]
   with open(os.path.join(out_dir, "config.json")) as f:
     assert json.load(f)["architectures"] == [
@@ -261,9 +270,9 @@ def test_bad_inputs(converted, tmp_path):
   commands.append((CLI, "--to_hf", f"--keras_model={plain_keras}",
                    f"--output={to_hf_output}"))
   for (_, phrase), output, result in zip(
-      cases, outputs, hf_reference.run_many(commands)):
+      cases, outputs, run_many(commands)):
     _expect_error(result, phrase, output)
-  _expect_error(hf_reference.run_many(commands[-1:])[0],
+  _expect_error(run_many(commands[-1:])[0],
                 "is not an sqz_tf SqueezeBERT model", to_hf_output)
 
 
@@ -273,7 +282,7 @@ def test_existing_output_is_never_destroyed(converted, tmp_path):
   output.write_text("the user's file")
   bad_dir = _edited_copy(encoder_dir, tmp_path / "bad",
                          lambda config: config.update(model_type="bert"))
-  refused, failed = hf_reference.run_many([
+  refused, failed = run_many([
       (CLI, f"--hf_dir={encoder_dir}", f"--output={output}"),
       (CLI, f"--hf_dir={bad_dir}", f"--output={output}", "--overwrite"),
   ])

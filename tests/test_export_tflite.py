@@ -18,7 +18,7 @@ from sqz_tf.models import SqueezeBertPretrainer
 from sqz_tf.models import SqueezeBertQuestionAnswerer
 from sqz_tf.models.quantization_aware import quantization_aware_copy
 from tests import data_fixtures
-from tests.hf_reference import run_many
+from tests.cli_runner import run_many
 from tests.tiny_configs import tiny_config
 
 # Ops that stay on TFLite's kernels in every variant but full int8: those

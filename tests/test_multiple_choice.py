@@ -13,7 +13,7 @@ from sqz_tf.data import swag
 from sqz_tf.data.tokenizer import BertTokenizerLayer
 from sqz_tf.models import SqueezeBertEncoder
 from tests import data_fixtures
-from tests.hf_reference import run_many
+from tests.cli_runner import run_many
 from tests.tiny_configs import toy_glue_config
 
 HEADER = ["", "video-id", "fold-ind", "startphrase", "sent1", "sent2",

@@ -9,7 +9,7 @@ import pytest
 
 from sqz_tf.data import corpus_preparation as cp
 from sqz_tf.errors import SqzError
-from tests.hf_reference import REPO
+from tests.cli_runner import REPO
 
 WIKI = """ 
  = First Article = 

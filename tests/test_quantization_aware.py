@@ -14,8 +14,8 @@ from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.models.quantization_aware import quantization_aware_copy
 from tests import data_fixtures
-from tests.hf_reference import REPO
-from tests.hf_reference import run_many
+from tests.cli_runner import REPO
+from tests.cli_runner import run_many
 from tests.tiny_configs import tiny_config
 from tests.tiny_configs import toy_glue_config
 

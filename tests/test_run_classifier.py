@@ -25,8 +25,8 @@ from sqz_tf.training.lamb import LAMB
 from sqz_tf.training.trainer import Trainer
 from sqz_tf.training.trainer import TrainerOptions
 from tests import data_fixtures
-from tests.hf_reference import REPO
-from tests.hf_reference import run_many
+from tests.cli_runner import REPO
+from tests.cli_runner import run_many
 from tests.tiny_configs import toy_glue_config
 
 @pytest.fixture(scope="module")
@@ -49,10 +49,23 @@ def _command(toy, model_dir, *extra):
           "--num_train_epochs=6", "--log_steps=5", *extra)
 
 
-def test_train_eval_predict_and_serve_raw_text(toy, tmp_path):
-  model_dir = tmp_path / "rte"
-  result, = run_many([_command(toy, model_dir, "--do_train", "--do_eval",
-                               "--do_predict")])
+@pytest.fixture(scope="module")
+def trained(toy, tmp_path_factory):
+  """{task: (model_dir, result)}: RTE and STS-B trained side by side."""
+  work = tmp_path_factory.mktemp("trained")
+  _write_stsb(str(work / "STS-B"))
+  stsb = tuple(arg for arg in _command(toy, work / "stsb")
+               if not arg.startswith(("--task", "--data_dir")))
+  runs = {"rte": _command(toy, work / "rte", "--do_train", "--do_eval",
+                          "--do_predict"),
+          "stsb": stsb + ("--task=stsb", f"--data_dir={work / 'STS-B'}",
+                          "--do_train", "--do_predict")}
+  return {task: (work / task, result) for task, result in
+          zip(runs, run_many(list(runs.values())))}
+
+
+def test_train_eval_predict_and_serve_raw_text(toy, trained):
+  model_dir, result = trained["rte"]
   assert result.returncode == 0, result.stderr[-3000:]
   results = json.loads((model_dir / "eval_results.json").read_text())
   assert results["main_metric"] == "accuracy"
@@ -264,18 +277,12 @@ def _write_stsb(directory, seed=0):
                         [row(i, labelled) for i in range(count)]) + "\n")
 
 
-def test_stsb_regression_end_to_end(toy, tmp_path):
-  _write_stsb(str(tmp_path / "STS-B"))
-  command = tuple(arg for arg in _command(toy, tmp_path / "stsb")
-                  if not arg.startswith(("--task", "--data_dir")))
-  result, = run_many([command + ("--task=stsb",
-                                 f"--data_dir={tmp_path / 'STS-B'}",
-                                 "--do_train", "--do_predict")])
+def test_stsb_regression_end_to_end(trained):
+  model_dir, result = trained["stsb"]
   assert result.returncode == 0, result.stderr[-3000:]
-  results = json.loads((tmp_path / "stsb" / "eval_results.json").read_text())
+  results = json.loads((model_dir / "eval_results.json").read_text())
   assert results["main_metric"] == "pearson"
   assert results["best"]["pearson"] > 0.8, results["best"]
-  lines = (tmp_path / "stsb" / "submission" / "STS-B.tsv").read_text(
-      ).splitlines()
+  lines = (model_dir / "submission" / "STS-B.tsv").read_text().splitlines()
   assert len(lines) == 21
   assert all(0.0 <= float(line.split("\t")[1]) <= 5.0 for line in lines[1:])

@@ -12,7 +12,7 @@ from sqz_tf.models import SqueezeBertEncoder
 from sqz_tf.training.initialization import load_model_file
 from tests import data_fixtures
 from tests import squad_fixtures
-from tests.hf_reference import run_many
+from tests.cli_runner import run_many
 from tests.tiny_configs import toy_glue_config
 
 

@@ -13,7 +13,7 @@ from sqz_tf.configs import SqueezeBertConfig
 from sqz_tf.data import corpus_preparation
 from sqz_tf.models import SqueezeBertEncoder
 from tests import data_fixtures
-from tests.hf_reference import REPO
+from tests.cli_runner import REPO
 
 RECIPE = os.path.join(REPO, "official_configs", "pretrain")
 WORDS = ("the keeper lamp night wind hill sea ship light storm morning door "

@@ -4,7 +4,7 @@ import importlib.util
 import os
 
 from tests import data_fixtures
-from tests.hf_reference import REPO
+from tests.cli_runner import REPO
 
 
 def _tool():
