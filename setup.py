@@ -38,6 +38,7 @@ setuptools.setup(
         "mediapipe": ["opencv-python-headless"],
         "test": [
             "pytest>=8",
+            "pytest-xdist>=3",  # pytest.ini runs the suite on 2 workers
             # The CPU build; a bare "torch" pulls a multi-GB CUDA build.
             "torch==2.13.0",
             "transformers>=5",
