@@ -49,6 +49,10 @@ flags.DEFINE_string("vocab_file", None,
                     "directory.")
 flags.DEFINE_integer("num_calibration_examples", 200,
                      "Examples drawn (fixed seed) for calibration.")
+flags.DEFINE_integer("calibration_workers", 0,
+                     "Processes that calibrate (int8_mixed), each on a "
+                     "share of the examples; 0: one per CPU. The file is "
+                     "the same for any count.", lower_bound=0)
 flags.DEFINE_string("float_model", None,
                     "With --quantization=qat: the float model to compare with "
                     "(default: the QAT model itself).")
@@ -96,7 +100,8 @@ def main(argv):
   tflite_bytes = tflite.convert(
       model, FLAGS.quantization, FLAGS.seq_length, FLAGS.batch_size,
       representative, dynamic_seq_length=FLAGS.dynamic_seq_length,
-      progress=lambda line: print(line, file=sys.stderr, flush=True))
+      progress=lambda line: print(line, file=sys.stderr, flush=True),
+      calibration_workers=FLAGS.calibration_workers or None)
   # Random ids check shapes and ops; real text checks what users will see.
   checks = [calibration.sample_inputs(config, FLAGS.batch_size, length)
             for length in ([FLAGS.seq_length, FLAGS.seq_length // 4 + 1]

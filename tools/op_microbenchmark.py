@@ -99,7 +99,7 @@ def _tflite(build, shapes, int8, copies, rng):
     return converter.convert()
   samples = [[rng.standard_normal(shape).astype(np.float32)
               for shape in shapes] for _ in range(8)]
-  return tflite.int8_mixed(converter, lambda: iter(samples))
+  return tflite.int8_mixed(converter, samples)
 
 
 def pieces(seq, int8, copies=4):

@@ -9,7 +9,9 @@ On this host (CPU, ISA and load average recorded), for randomly initialized
 SqueezeBERT and BERT-base classifiers (official_configs):
   1. export times: every TFLite file this run converts, and the CLI
      (`python -m sqz_tf.export_tflite`) exporting SqueezeBERT int8_mixed
-     calibrated on 200 SST-2 train rows, end to end with its progress lines;
+     calibrated on 200 SST-2 train rows, end to end with its progress lines,
+     calibrating in one process and then in one per CPU (the default; the
+     files must be identical);
   2. the issue's table at 128 tokens, batch 1: our float32 and int8_mixed
      exports of both models, HF PyTorch SqueezeBERT fp32 and, if
      onnxruntime and onnx are installed, ONNX Runtime running the same HF
@@ -256,18 +258,36 @@ _NOISE = re.compile(r"^([IWEF]\d{4}|INFO:|WARNING|\s*$)|site-packages|"
                     r"warn|^\s+(TF 2\.20|See the|for details)")
 
 
-def cli_export(models_dir, model, data_dir, vocab_file):
-  """The CLI's int8_mixed export of SqueezeBERT: seconds, CPU, its lines."""
+def cli_exports(models_dir, model, data_dir, vocab_file):
+  """The CLI's int8_mixed export of SqueezeBERT calibrating in one process,
+  then in one per CPU (the default): each `cli_export`'s result, and
+  whether the two files are identical."""
   keras_path = os.path.join(models_dir, "squeezebert-classifier.keras")
   if not os.path.exists(keras_path):
     model.save(keras_path)
-  output = os.path.join(models_dir, "cli-squeezebert-int8_mixed.tflite")
+  runs = {}
+  for workers in (1, 0):
+    output = os.path.join(models_dir, f"cli-squeezebert-int8_mixed-"
+                          f"workers{workers}.tflite")
+    runs[workers] = cli_export(keras_path, output, data_dir, vocab_file,
+                               workers)
+  with open(runs[1]["output"], "rb") as one, open(runs[0]["output"],
+                                                  "rb") as per_cpu:
+    identical = one.read() == per_cpu.read()
+  return {"one_process": runs[1], "per_cpu": runs[0],
+          "identical_files": identical}
+
+
+def cli_export(keras_path, output, data_dir, vocab_file, workers):
+  """One CLI int8_mixed export: seconds, CPU, its lines."""
   command = [sys.executable, "-m", "sqz_tf.export_tflite",
              f"--model={keras_path}", f"--output={output}",
              "--quantization=int8_mixed", f"--seq_length={SEQ}",
              f"--representative_data={data_dir}", "--task=sst2",
-             f"--vocab_file={vocab_file}", "--overwrite"]
-  say("Timing the CLI export: " + " ".join(command[2:4]) + " ...")
+             f"--vocab_file={vocab_file}", "--overwrite",
+             f"--calibration_workers={workers}"]
+  say("Timing the CLI export: " + " ".join(command[2:4] + command[-1:]) +
+      " ...")
   before = resource.getrusage(resource.RUSAGE_CHILDREN)
   start = time.perf_counter()
   process = subprocess.Popen(command, stderr=subprocess.STDOUT, text=True,
@@ -283,7 +303,7 @@ def cli_export(models_dir, model, data_dir, vocab_file):
           process.returncode, "cpu_seconds": (after.ru_utime + after.ru_stime
                                               - before.ru_utime -
                                               before.ru_stime),
-          "progress": lines[-40:]}
+          "progress": lines[-40:], "output": output}
 
 
 def binary_profiles(binary, exports, setting):
@@ -333,8 +353,8 @@ def main():
   exports = Exports(models_dir, models, host.benchmark_models(args.tiny),
                     inputs)
   if args.data_dir:
-    results["cli_export"] = cli_export(models_dir, models["squeezebert"],
-                                       args.data_dir, args.vocab_file)
+    results["cli_export"] = cli_exports(models_dir, models["squeezebert"],
+                                        args.data_dir, args.vocab_file)
   results["whole_models"] = whole_models(exports, setting, models_dir,
                                          results["notes"])
   results["op_tables"], results["op_shares"] = {}, {}

@@ -44,9 +44,12 @@ def goals(results):
                     fixed / dynamic >= 2 and same == 1))
   cli = results.get("cli_export")
   if cli:
+    run = cli["per_cpu"]
     lines.append(("int8_mixed export of the full model <= 90 s on 2 cores",
-                  f"{cli['seconds']:.0f} s wall, {cli['cpu_seconds']:.0f} s "
-                  "CPU", cli["seconds"] <= 90 and cli["returncode"] == 0))
+                  f"{run['seconds']:.0f} s wall, {run['cpu_seconds']:.0f} s "
+                  f"CPU (one calibration process: "
+                  f"{cli['one_process']['seconds']:.0f} s)",
+                  run["seconds"] <= 90 and run["returncode"] == 0))
   return lines
 
 
@@ -103,9 +106,14 @@ def markdown(results):
             for name, seconds in results["export_seconds"].items()]
   cli = results.get("cli_export")
   if cli:
-    lines += ["", f"CLI int8_mixed export of SqueezeBERT (200 SST-2 "
-              f"calibration rows): {cli['seconds']:.0f} s wall, "
-              f"{cli['cpu_seconds']:.0f} s CPU, exit {cli['returncode']}:",
-              "", "```"] + cli["progress"] + ["```"]
+    lines += ["", "CLI int8_mixed export of SqueezeBERT (200 SST-2 "
+              "calibration rows), files identical: "
+              f"{'yes' if cli['identical_files'] else 'NO'}"]
+    for name, title in (("one_process", "calibrating in one process"),
+                        ("per_cpu", "calibrating in one process per CPU")):
+      run = cli[name]
+      lines += ["", f"{title}: {run['seconds']:.0f} s wall, "
+                f"{run['cpu_seconds']:.0f} s CPU, exit {run['returncode']}:",
+                "", "```"] + run["progress"] + ["```"]
   lines += ["", "## Notes", ""] + [f"- {n}" for n in results["notes"]]
   return "\n".join(lines) + "\n"

@@ -1,0 +1,166 @@
+"""TFLite's activation-range calibration, spread over processes.
+
+TFLite's calibrator runs the float graph one example at a time on one
+thread, holding Python's lock: most of an int8 export's time. Ranges are
+minimums and maximums over the examples, so calibrating shards of them apart
+and merging (min of the minimums, max of the maximums) gives exactly the
+ranges of one calibration over all. Each shard runs TensorFlow's own TFLite
+calibrator in a worker process (`calibration_worker.py`, which loads it
+without the rest of TensorFlow); the result is byte for byte the file
+TFLite's converter calibrates (tests/test_parallel_calibration.py).
+
+    converter.representative_dataset = lambda: iter(examples[:1])
+    calibrated_once = converter.convert()   # with _experimental_calibrate_only
+    calibrated = calibrate(calibrated_once, examples)
+"""
+
+import importlib.machinery
+import os
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+
+from ai_edge_litert import schema_py_generated as schema
+from sqz_tf.errors import SqzError
+
+_WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                       "calibration_worker.py")
+
+
+def calibrator_library():
+  """The file of TensorFlow's TFLite calibrator extension, the one its
+  converter calibrates with."""
+  # pylint: disable-next=g-import-not-at-top,unused-import
+  from tensorflow.lite.python.optimize import _pywrap_tensorflow_lite_calibration_wrapper
+  for name, module in list(sys.modules.items()):
+    path = getattr(module, "__file__", None) or ""
+    if name.endswith("_pywrap_tensorflow_lite_calibration_wrapper") and (
+        path.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES))):
+      return path
+  raise SqzError("cannot find TensorFlow's TFLite calibrator library")
+
+
+def default_num_workers():
+  """The CPUs this process may use."""
+  return len(os.sched_getaffinity(0)) if hasattr(
+      os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def input_arrays(model_bytes, examples):
+  """The examples as one array per graph input, in the graph's input order.
+
+  An example is a list (already in that order, as TFLite's calibrator takes
+  it) or a dict keyed by input name (a graph input `serving_default_x:0`
+  takes key `x`).
+  """
+  subgraph = schema.Model.GetRootAs(bytearray(model_bytes), 0).Subgraphs(0)
+  names = [subgraph.Tensors(subgraph.Inputs(i)).Name().decode()
+           for i in range(subgraph.InputsLength())]
+  if isinstance(examples[0], dict):
+    keys = []
+    for name in names:
+      matches = [key for key in examples[0]
+                 if name == key or name.split(":")[0].endswith("_" + key)]
+      if len(matches) != 1:
+        raise SqzError(f"the graph input {name} matches no single "
+                       f"representative input ({', '.join(examples[0])})")
+      keys.append(matches[0])
+    examples = [[example[key] for key in keys] for example in examples]
+  return [np.stack([np.asarray(example[i]) for example in examples])
+          for i in range(len(names))]
+
+
+def calibrate(calibrated_once, examples, num_workers=None, progress=None):
+  """`calibrated_once` with TFLite's calibration ranges over `examples`.
+
+  `calibrated_once`: TFLite's calibrate-only output for one of `examples`
+  (it marks the tensors to log). `examples`: input lists or dicts (see
+  `input_arrays`). `num_workers` processes (default: the CPUs) each
+  calibrate a share; `progress(line)` hears how far they are.
+  """
+  progress = progress or (lambda line: None)
+  num_workers = min(num_workers or default_num_workers(), len(examples))
+  inputs = input_arrays(calibrated_once, examples)
+  library = calibrator_library()
+  start = time.perf_counter()
+  progress(f"Calibrating activation ranges on {len(examples)} examples "
+           f"({num_workers} processes)")
+  with tempfile.TemporaryDirectory(prefix="sqz_calibration_") as directory:
+    model_path = os.path.join(directory, "model.tflite")
+    with open(model_path, "wb") as f:
+      f.write(calibrated_once)
+    workers, done = [], [0] * num_workers
+    for worker in range(num_workers):
+      shard = os.path.join(directory, f"shard_{worker}.npz")
+      np.savez(shard, **{f"input_{i}": array[worker::num_workers]
+                         for i, array in enumerate(inputs)})
+      # stderr to a file: a chatty worker cannot fill a pipe and stall.
+      with open(os.path.join(directory, f"stderr_{worker}.txt"), "w") as log:
+        workers.append(subprocess.Popen(
+            [sys.executable, _WORKER, library, model_path, shard,
+             os.path.join(directory, f"ranges_{worker}.npz")],
+            stdout=subprocess.PIPE, stderr=log, text=True))
+    try:
+      errors = _follow(workers, directory, done, len(examples), start,
+                       progress)
+    finally:  # e.g. Ctrl-C: no worker outlives the export
+      for process in workers:
+        if process.poll() is None:
+          process.kill()
+    if errors:
+      raise SqzError(f"calibration failed: {errors[0]}")
+    shards = []
+    for worker in range(num_workers):
+      with np.load(os.path.join(directory, f"ranges_{worker}.npz")) as shard:
+        shards.append({key: shard[key] for key in shard.files})
+    index = shards[0]["index"]
+    low = np.min([shard["min"] for shard in shards], axis=0)
+    high = np.max([shard["max"] for shard in shards], axis=0)
+  progress(f"  calibrated in {time.perf_counter() - start:.0f} s")
+  return with_ranges(calibrated_once, index, low, high)
+
+
+def _follow(workers, directory, done, total, start, progress):
+  """Waits for the workers, reporting progress; their error lines."""
+  errors = []
+
+  def read(worker, process):
+    for line in process.stdout:
+      if line.strip().isdigit():
+        done[worker] = int(line)
+    if process.wait() != 0:
+      with open(os.path.join(directory, f"stderr_{worker}.txt"),
+                encoding="utf-8", errors="replace") as log:
+        lines = [line.strip() for line in log if line.strip()]
+      errors.append(lines[-1] if lines else
+                    f"a worker exited with status {process.returncode}")
+
+  readers = [threading.Thread(target=read, args=item, daemon=True)
+             for item in enumerate(workers)]
+  for reader in readers:
+    reader.start()
+  last = start
+  while any(reader.is_alive() for reader in readers):
+    for reader in readers:
+      reader.join(timeout=0.5)
+    now = time.perf_counter()
+    if now - last > 5 and any(reader.is_alive() for reader in readers):
+      last = now
+      progress(f"  {sum(done)}/{total} examples ({now - start:.0f} s)")
+  return errors
+
+
+def with_ranges(model_bytes, index, low, high):
+  """The model with tensor `index[i]`'s one-value range set to
+  (`low[i]`, `high[i]`), edited in place (same vector lengths)."""
+  data = bytearray(model_bytes)
+  subgraph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+  for tensor, minimum, maximum in zip(index, low, high):
+    quantization = subgraph.Tensors(int(tensor)).Quantization()
+    quantization.MinAsNumpy()[:] = minimum
+    quantization.MaxAsNumpy()[:] = maximum
+  return bytes(data)
