@@ -44,12 +44,12 @@ def test_workers_give_tflites_calibration_byte_for_byte(classifier):
   reference = _calibrate_only(classifier, examples)
   once = _calibrate_only(classifier, examples[:1])
   assert once != reference  # one example's ranges are not all examples'
-  lines = []
   for workers in (1, 3):
+    lines = []
     calibrated = parallel_calibration.calibrate(once, examples, workers,
                                                 progress=lines.append)
     assert calibrated == reference, workers
-  assert lines[0] == "Calibrating activation ranges on 7 examples (1 processes)"
+  assert lines[0] == "Calibrating activation ranges on 7 examples (3 processes)"
   assert lines[-1].startswith("  calibrated in ")
 
 

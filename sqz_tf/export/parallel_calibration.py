@@ -88,7 +88,7 @@ def calibrate(calibrated_once, examples, num_workers=None, progress=None):
   library = calibrator_library()
   start = time.perf_counter()
   progress(f"Calibrating activation ranges on {len(examples)} examples "
-           f"({num_workers} processes)")
+           f"({num_workers} process{'es' if num_workers > 1 else ''})")
   with tempfile.TemporaryDirectory(prefix="sqz_calibration_") as directory:
     model_path = os.path.join(directory, "model.tflite")
     with open(model_path, "wb") as f:

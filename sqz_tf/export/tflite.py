@@ -176,11 +176,12 @@ def _int8_mixed_export(model, converter, batch_size, seq_length,
   time (in a process per CPU): most of an export. It needs only the
   examples' tokens, not their padding, so it runs a twin of the graph cut
   to the longest example (padding rows never reach a real token: attention
-  masks them), and the export's graph takes the twin's ranges by name. A dynamic-length
-  graph is always calibrated through a fixed-length twin: TFLite's
-  calibrator records wrong ranges for some tensors of a dynamic-shape graph
-  (a projection's at 1/500 of its real range, seen here). Either way the
-  file has exactly the int8 arithmetic of one calibrated at that length.
+  masks them), and the export's graph takes the twin's ranges by name. A
+  dynamic-length graph is always calibrated through a fixed-length twin:
+  TFLite's calibrator records wrong ranges for some tensors of a
+  dynamic-shape graph (a projection's at 1/500 of its real range, seen
+  here). Either way the file has exactly the int8 arithmetic of one
+  calibrated at that length.
   """
   _check_shapes(representative_inputs, batch_size, seq_length)
   length = _calibration_length(representative_inputs, seq_length)
