@@ -1,5 +1,7 @@
 """Calibration in worker processes gives TFLite's own calibration, exactly."""
 
+import os
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -86,3 +88,14 @@ def test_a_failing_worker_is_one_line_of_error(classifier):
   with pytest.raises(SqzError, match="^calibration failed: ") as error:
     parallel_calibration.calibrate(once, wrong, 2)
   assert "\n" not in str(error.value)
+
+
+def test_leaving_early_stops_the_workers_and_removes_their_files(classifier):
+  examples = _examples(classifier)
+  once = _calibrate_only(classifier, examples[:1])
+  with parallel_calibration.Calibration(once, examples, 2) as calibration:
+    workers = list(calibration._workers)  # pylint: disable=protected-access
+    directory = calibration._directory.name  # pylint: disable=protected-access
+    assert os.path.isdir(directory)
+  assert all(process.poll() is not None for process in workers)
+  assert not os.path.exists(directory)

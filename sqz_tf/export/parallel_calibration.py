@@ -82,76 +82,108 @@ def calibrate(calibrated_once, examples, num_workers=None, progress=None):
   `input_arrays`). `num_workers` processes (default: the CPUs) each
   calibrate a share; `progress(line)` hears how far they are.
   """
-  progress = progress or (lambda line: None)
-  num_workers = min(num_workers or default_num_workers(), len(examples))
-  inputs = input_arrays(calibrated_once, examples)
-  library = calibrator_library()
-  start = time.perf_counter()
-  progress(f"Calibrating activation ranges on {len(examples)} examples "
-           f"({num_workers} process{'es' if num_workers > 1 else ''})")
-  with tempfile.TemporaryDirectory(prefix="sqz_calibration_") as directory:
-    model_path = os.path.join(directory, "model.tflite")
-    with open(model_path, "wb") as f:
-      f.write(calibrated_once)
-    workers, done = [], [0] * num_workers
-    for worker in range(num_workers):
-      shard = os.path.join(directory, f"shard_{worker}.npz")
-      np.savez(shard, **{f"input_{i}": array[worker::num_workers]
-                         for i, array in enumerate(inputs)})
-      # stderr to a file: a chatty worker cannot fill a pipe and stall.
-      with open(os.path.join(directory, f"stderr_{worker}.txt"), "w") as log:
-        workers.append(subprocess.Popen(
-            [sys.executable, _WORKER, library, model_path, shard,
-             os.path.join(directory, f"ranges_{worker}.npz")],
-            stdout=subprocess.PIPE, stderr=log, text=True))
+  with Calibration(calibrated_once, examples, num_workers,
+                   progress) as calibration:
+    return calibration.result()
+
+
+class Calibration:
+  """`calibrate` with the workers started on entering, so this process can
+  do other work while they calibrate:
+
+      with Calibration(calibrated_once, examples) as calibration:
+        float_model = converter.convert()        # meanwhile
+        calibrated = calibration.result()
+
+  Leaving the context stops any worker still running (e.g. on Ctrl-C) and
+  removes the temporary files.
+  """
+
+  def __init__(self, calibrated_once, examples, num_workers=None,
+               progress=None):
+    self._calibrated_once = calibrated_once
+    self._inputs = input_arrays(calibrated_once, examples)
+    self._total = len(examples)
+    self._num_workers = min(num_workers or default_num_workers(),
+                            len(examples))
+    self._progress = progress or (lambda line: None)
+    self._workers, self._readers, self._errors = [], [], []
+    self._done = [0] * self._num_workers
+
+  def _path(self, name):
+    return os.path.join(self._directory.name, name)
+
+  def __enter__(self):
+    library = calibrator_library()
+    self._start = time.perf_counter()
+    processes = "process" if self._num_workers == 1 else "processes"
+    self._progress(f"Calibrating activation ranges on {self._total} "
+                   f"examples ({self._num_workers} {processes})")
+    self._directory = tempfile.TemporaryDirectory(prefix="sqz_calibration_")
     try:
-      errors = _follow(workers, directory, done, len(examples), start,
-                       progress)
-    finally:  # e.g. Ctrl-C: no worker outlives the export
-      for process in workers:
-        if process.poll() is None:
-          process.kill()
-    if errors:
-      raise SqzError(f"calibration failed: {errors[0]}")
-    shards = []
-    for worker in range(num_workers):
-      with np.load(os.path.join(directory, f"ranges_{worker}.npz")) as shard:
-        shards.append({key: shard[key] for key in shard.files})
-    index = shards[0]["index"]
-    low = np.min([shard["min"] for shard in shards], axis=0)
-    high = np.max([shard["max"] for shard in shards], axis=0)
-  progress(f"  calibrated in {time.perf_counter() - start:.0f} s")
-  return with_ranges(calibrated_once, index, low, high)
+      with open(self._path("model.tflite"), "wb") as f:
+        f.write(self._calibrated_once)
+      for worker in range(self._num_workers):
+        np.savez(self._path(f"shard_{worker}.npz"), **{
+            f"input_{i}": array[worker::self._num_workers]
+            for i, array in enumerate(self._inputs)})
+        # stderr to a file: a chatty worker cannot fill a pipe and stall.
+        with open(self._path(f"stderr_{worker}.txt"), "w") as log:
+          self._workers.append(subprocess.Popen(
+              [sys.executable, _WORKER, library, self._path("model.tflite"),
+               self._path(f"shard_{worker}.npz"),
+               self._path(f"ranges_{worker}.npz")],
+              stdout=subprocess.PIPE, stderr=log, text=True))
+        reader = threading.Thread(target=self._read, args=(worker,),
+                                  daemon=True)
+        reader.start()
+        self._readers.append(reader)
+    except BaseException:
+      self.__exit__()
+      raise
+    return self
 
+  def __exit__(self, *unused_exception):
+    for process in self._workers:
+      if process.poll() is None:
+        process.kill()
+        process.wait()
+    self._directory.cleanup()
 
-def _follow(workers, directory, done, total, start, progress):
-  """Waits for the workers, reporting progress; their error lines."""
-  errors = []
-
-  def read(worker, process):
+  def _read(self, worker):
+    process = self._workers[worker]
     for line in process.stdout:
       if line.strip().isdigit():
-        done[worker] = int(line)
+        self._done[worker] = int(line)
     if process.wait() != 0:
-      with open(os.path.join(directory, f"stderr_{worker}.txt"),
-                encoding="utf-8", errors="replace") as log:
+      with open(self._path(f"stderr_{worker}.txt"), encoding="utf-8",
+                errors="replace") as log:
         lines = [line.strip() for line in log if line.strip()]
-      errors.append(lines[-1] if lines else
-                    f"a worker exited with status {process.returncode}")
+      self._errors.append(lines[-1] if lines else "a worker exited with "
+                          f"status {process.returncode}")
 
-  readers = [threading.Thread(target=read, args=item, daemon=True)
-             for item in enumerate(workers)]
-  for reader in readers:
-    reader.start()
-  last = start
-  while any(reader.is_alive() for reader in readers):
-    for reader in readers:
-      reader.join(timeout=0.5)
-    now = time.perf_counter()
-    if now - last > 5 and any(reader.is_alive() for reader in readers):
-      last = now
-      progress(f"  {sum(done)}/{total} examples ({now - start:.0f} s)")
-  return errors
+  def result(self):
+    """Waits for the workers (reporting progress): the calibrated model."""
+    last = time.perf_counter()
+    while any(reader.is_alive() for reader in self._readers):
+      for reader in self._readers:
+        reader.join(timeout=0.5)
+      now = time.perf_counter()
+      if now - last > 5 and any(r.is_alive() for r in self._readers):
+        last = now
+        self._progress(f"  {sum(self._done)}/{self._total} examples "
+                       f"({now - self._start:.0f} s)")
+    if self._errors:
+      raise SqzError(f"calibration failed: {self._errors[0]}")
+    shards = []
+    for worker in range(self._num_workers):
+      with np.load(self._path(f"ranges_{worker}.npz")) as shard:
+        shards.append({key: shard[key] for key in shard.files})
+    low = np.min([shard["min"] for shard in shards], axis=0)
+    high = np.max([shard["max"] for shard in shards], axis=0)
+    self._progress(
+        f"  calibrated in {time.perf_counter() - self._start:.0f} s")
+    return with_ranges(self._calibrated_once, shards[0]["index"], low, high)
 
 
 def with_ranges(model_bytes, index, low, high):

@@ -193,7 +193,7 @@ def _int8_mixed_export(model, converter, batch_size, seq_length,
                       num_workers=num_workers)
   progress(f"(calibrating at {length} tokens, the longest example's length)")
   return int8_mixed(_converter(model, batch_size, length), trimmed,
-                    converter.convert(), progress, num_workers)
+                    converter, progress, num_workers)
 
 
 def _calibration_length(representative_inputs, seq_length):
@@ -238,7 +238,7 @@ def _int32_inputs(inputs):
   return {name: np.asarray(inputs[name], np.int32) for name in ENCODER_INPUTS}
 
 
-def int8_mixed(calibrator, examples, float_model=None, progress=None,
+def int8_mixed(calibrator, examples, float_converter=None, progress=None,
                num_workers=None):
   """int8_mixed bytes: TFLite's selective quantization, INT8_MIXED_FLOAT_OPS
   left in float.
@@ -247,8 +247,10 @@ def int8_mixed(calibrator, examples, float_model=None, progress=None,
   `examples` (input dicts or lists, as TFLite's representative datasets
   yield them) by TFLite's calibrator in `num_workers` processes (default:
   the CPUs; sqz_tf.export.parallel_calibration): the same ranges, in a
-  fraction of the time. `float_model` (bytes), if given, is quantized
-  instead, with the ranges of the same-named tensors of the calibrated graph.
+  fraction of the time. `float_converter` (a TFLiteConverter of the graph
+  to export), if given, converts while the workers calibrate, and its graph
+  is quantized instead, with the ranges of the same-named tensors of the
+  calibrated one.
 
   The same file as `tf.lite.experimental.QuantizationDebugger(converter=...)
   .get_nondebug_quantized_model()` without the debugger's own first product
@@ -263,8 +265,10 @@ def int8_mixed(calibrator, examples, float_model=None, progress=None,
   calibrator.representative_dataset = lambda: iter(examples[:1])
   calibrator.experimental_mlir_quantizer = True
   calibrator._experimental_calibrate_only = True  # pylint: disable=protected-access
-  calibrated = parallel_calibration.calibrate(
-      calibrator.convert(), examples, num_workers, progress)
+  with parallel_calibration.Calibration(calibrator.convert(), examples,
+                                        num_workers, progress) as calibration:
+    float_model = float_converter.convert() if float_converter else None
+    calibrated = calibration.result()
   if float_model is not None:
     calibrated = flatbuffer_edits.with_ranges_of(float_model, calibrated)
   progress("Quantizing (int8 weights and projection activations)")
