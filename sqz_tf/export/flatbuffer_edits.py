@@ -2,6 +2,7 @@
 
     data = with_default_input_shape(data, [1, 128])   # dims of [1, -1] inputs
     calibrated = with_ranges_of(float_model, calibrated_twin)
+    calibrated = with_ranges(calibrated, tensor_indexes, mins, maxes)
 """
 
 from ai_edge_litert import schema_py_generated as schema
@@ -39,3 +40,15 @@ def with_ranges_of(float_model, calibrated):
     if tensor.name in ranges:
       tensor.quantization = ranges[tensor.name]
   return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
+
+
+def with_ranges(model_bytes, index, low, high):
+  """The model with tensor `index[i]`'s one-value range set to
+  (`low[i]`, `high[i]`), edited in place (same vector lengths)."""
+  data = bytearray(model_bytes)
+  subgraph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
+  for tensor, minimum, maximum in zip(index, low, high):
+    quantization = subgraph.Tensors(int(tensor)).Quantization()
+    quantization.MinAsNumpy()[:] = minimum
+    quantization.MaxAsNumpy()[:] = maximum
+  return bytes(data)

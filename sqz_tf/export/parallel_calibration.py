@@ -26,6 +26,7 @@ import numpy as np
 
 from ai_edge_litert import schema_py_generated as schema
 from sqz_tf.errors import SqzError
+from sqz_tf.export import flatbuffer_edits
 
 _WORKER = os.path.join(os.path.dirname(os.path.abspath(__file__)),
                        "calibration_worker.py")
@@ -183,16 +184,5 @@ class Calibration:
     high = np.max([shard["max"] for shard in shards], axis=0)
     self._progress(
         f"  calibrated in {time.perf_counter() - self._start:.0f} s")
-    return with_ranges(self._calibrated_once, shards[0]["index"], low, high)
-
-
-def with_ranges(model_bytes, index, low, high):
-  """The model with tensor `index[i]`'s one-value range set to
-  (`low[i]`, `high[i]`), edited in place (same vector lengths)."""
-  data = bytearray(model_bytes)
-  subgraph = schema.Model.GetRootAs(data, 0).Subgraphs(0)
-  for tensor, minimum, maximum in zip(index, low, high):
-    quantization = subgraph.Tensors(int(tensor)).Quantization()
-    quantization.MinAsNumpy()[:] = minimum
-    quantization.MaxAsNumpy()[:] = maximum
-  return bytes(data)
+    return flatbuffer_edits.with_ranges(self._calibrated_once,
+                                        shards[0]["index"], low, high)
