@@ -9,8 +9,10 @@ agree with it as the layers' own graph does (per-variant tolerances of
 import numpy as np
 import pytest
 import tensorflow as tf
+from ai_edge_litert.tools import flatbuffer_utils
 
 from sqz_tf.export import lowering
+from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.export import tflite
 from sqz_tf.export.calibration import sample_inputs
 from sqz_tf.models import SqueezeBertClassifier
@@ -120,6 +122,48 @@ def test_int8_mixed_lowered_as_close_as_the_layers_own_graph():
                                                samples)
   assert differences["xnnpack"] <= tflite.TOLERANCES["int8_mixed"] * scale
   assert differences["xnnpack"] <= 2 * differences["conv"] + 0.02 * scale
+
+
+def _quantization(tflite_bytes):
+  """{tensor name: (scales, zero points)} of the quantized tensors."""
+  model = flatbuffer_utils.convert_bytearray_to_object(bytearray(tflite_bytes))
+  return {tensor.name: (np.asarray(tensor.quantization.scale),
+                        list(tensor.quantization.zeroPoint))
+          for tensor in model.subgraphs[0].tensors
+          if tensor.quantization is not None and
+          tensor.quantization.scale is not None}
+
+
+@pytest.mark.parametrize("name", ["squeezebert_groups", "mixed_groups"])
+def test_int8_mixed_grouped_convolutions_calibrated_through_their_twin(name):
+  # int8_mixed exports grouped projections as grouped CONV_2D, calibrated
+  # through a twin computing them by FULLY_CONNECTED kernels. The file must
+  # have the int8 arithmetic of that graph calibrated by TFLite itself.
+  classifier = _classifier(name)
+  config = classifier.model_config
+  calibration = _calibration(config, 16)
+  ours = tflite.convert(classifier, "int8_mixed", 16,
+                        representative_inputs=calibration)
+  ops, kernel_ops = tflite.op_placement(ours)
+  assert ops["CONV_2D"] == sum(  # on XNNPACK
+      1 for layer in classifier._flatten_layers()  # pylint: disable=protected-access
+      if isinstance(layer, GroupedPointwiseConv1D) and layer.groups > 1)
+  assert "SPLIT" not in ops and "CONV_2D" not in kernel_ops
+  with lowering.lowered(classifier, "xnnpack", 1,
+                        lowering.Options(grouped_form="conv")):
+    converter = tflite._converter(classifier, 1, 16)  # pylint: disable=protected-access
+  direct = tflite.int8_mixed(converter, calibration, num_workers=1)
+  expected, actual = _quantization(direct), _quantization(ours)
+  assert actual.keys() == expected.keys()
+  for tensor, (scales, zero_points) in expected.items():
+    np.testing.assert_allclose(actual[tensor][0], scales, rtol=1e-6,
+                               err_msg=tensor)
+    assert actual[tensor][1] == zero_points, tensor
+  for seed in (100, 101):
+    inputs = sample_inputs(config, 1, 16, seed=seed)
+    np.testing.assert_allclose(tflite.run(ours, inputs)["output_0"],
+                               tflite.run(direct, inputs)["output_0"],
+                               rtol=0, atol=1e-6)
 
 
 def test_selective_quantization_equals_the_debuggers():

@@ -55,8 +55,12 @@ def test_workers_give_tflites_calibration_byte_for_byte(classifier):
   assert lines[-1].startswith("  calibrated in ")
 
 
-def test_int8_mixed_export_equals_the_in_process_calibration(classifier):
+def test_int8_mixed_export_equals_the_in_process_calibration(classifier,
+                                                            monkeypatch):
   from tensorflow.lite.python import convert as lite_convert  # pylint: disable=g-import-not-at-top
+  # The export's graph itself calibrated (not a twin: test_export_lowering).
+  monkeypatch.setattr(lowering, "OPTIONS",
+                      lowering.Options(int8_grouped_form="split"))
   examples = _examples(classifier)
   exported = tflite.convert(classifier, "int8_mixed", SEQ_LENGTH,
                             representative_inputs=examples)

@@ -20,6 +20,7 @@ come from tools/benchmark_on_device.py --enable_op_profiling.)
 """
 
 import argparse
+import dataclasses
 import os
 import statistics
 
@@ -104,6 +105,17 @@ def _tflite(build, shapes, int8, copies, rng):
 
 def pieces(seq, int8, copies=4):
   """{(piece, form): (tflite bytes, FLOPs per copy)}."""
+  saved = lowering.OPTIONS
+  if int8:  # the grouped projections' form in int8_mixed exports
+    lowering.OPTIONS = dataclasses.replace(
+        saved, grouped_form=saved.int8_grouped_form)
+  try:
+    return _pieces(seq, int8, copies)
+  finally:
+    lowering.OPTIONS = saved
+
+
+def _pieces(seq, int8, copies):
   rng = np.random.default_rng(0)
   x_shape = [1, seq, HIDDEN]
   result = {}

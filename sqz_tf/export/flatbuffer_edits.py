@@ -29,6 +29,12 @@ def with_ranges_of(float_model, calibrated):
   """`float_model` carrying the calibrated activation ranges of the tensors
   of the same name in `calibrated` (a calibrated twin, e.g. the same graph
   at a fixed length); the quantizer then gives both the same int8 scales.
+
+  A CONV_2D's output, which the converter names after the op and so after
+  its filter, takes the range of the twin's tensor named as the filter:
+  `lowering`'s "conv_twin" computes a grouped convolution by other ops and
+  gives their result the convolution's name. A RESHAPE output the twin
+  lacks (it may fold the reshape into the next op) takes its input's.
   """
   model = flatbuffer_utils.convert_bytearray_to_object(bytearray(float_model))
   source = flatbuffer_utils.convert_bytearray_to_object(bytearray(calibrated))
@@ -36,9 +42,24 @@ def with_ranges_of(float_model, calibrated):
             for tensor in source.subgraphs[0].tensors
             if tensor.quantization is not None and
             tensor.quantization.min is not None}
-  for tensor in model.subgraphs[0].tensors:
+  tensors = model.subgraphs[0].tensors
+  for tensor in tensors:
     if tensor.name in ranges:
       tensor.quantization = ranges[tensor.name]
+  ops = {index: max(code.builtinCode, code.deprecatedBuiltinCode)
+         for index, code in enumerate(model.operatorCodes)}
+  for op in model.subgraphs[0].operators:  # in order: ranges flow on
+    output = tensors[op.outputs[0]]
+    if output.name in ranges:
+      continue
+    if ops[op.opcodeIndex] == schema.BuiltinOperator.CONV_2D:
+      source = ranges.get(tensors[op.inputs[1]].name)
+    elif ops[op.opcodeIndex] == schema.BuiltinOperator.RESHAPE:
+      source = tensors[op.inputs[0]].quantization  # the same values
+    else:
+      continue
+    if source is not None and source.min is not None:
+      output.quantization = source
   return bytes(flatbuffer_utils.convert_object_to_bytearray(model))
 
 

@@ -109,6 +109,7 @@ class Calibration:
                             len(examples))
     self._progress = progress or (lambda line: None)
     self._workers, self._readers, self._errors = [], [], []
+    self._stopping = False
     self._done = [0] * self._num_workers
 
   def _path(self, name):
@@ -145,10 +146,13 @@ class Calibration:
     return self
 
   def __exit__(self, *unused_exception):
+    self._stopping = True  # a worker killed here is not a failure
     for process in self._workers:
       if process.poll() is None:
         process.kill()
         process.wait()
+    for reader in self._readers:  # before their files go
+      reader.join()
     self._directory.cleanup()
 
   def _read(self, worker):
@@ -156,7 +160,7 @@ class Calibration:
     for line in process.stdout:
       if line.strip().isdigit():
         self._done[worker] = int(line)
-    if process.wait() != 0:
+    if process.wait() != 0 and not self._stopping:
       with open(self._path(f"stderr_{worker}.txt"), encoding="utf-8",
                 errors="replace") as log:
         lines = [line.strip() for line in log if line.strip()]

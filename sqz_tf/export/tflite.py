@@ -108,33 +108,38 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
   if quantization == "qat":
     lowering = "conv"
   length = None if dynamic_seq_length else seq_length
-  with lowering_lib.lowered(model, lowering, batch_size):
+  options = lowering_lib.OPTIONS
+  if quantization == "int8_mixed":
+    options = dataclasses.replace(options,
+                                  grouped_form=options.int8_grouped_form)
+  with lowering_lib.lowered(model, lowering, batch_size, options):
     converter = _converter(model, batch_size, length)
-    if quantization not in ("float32", "int8_mixed"):  # see int8_mixed()
-      converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    if quantization == "float16":
-      converter.target_spec.supported_types = [tf.float16]
-    if quantization == "int8":
-      converter.representative_dataset = _representative_dataset(
-          representative_inputs, batch_size, seq_length, progress)
-      converter.target_spec.supported_ops = [
-          tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    progress(f"Converting to TFLite ({quantization})")
-    try:
-      if quantization == "int8_mixed":
-        tflite_bytes = _int8_mixed_export(
-            model, converter, batch_size, seq_length, representative_inputs,
-            dynamic_seq_length, progress, calibration_workers)
-      else:
-        tflite_bytes = converter.convert()
-      if quantization == "qat":
-        tflite_bytes, _ = float_islands.dequantize_ops(tflite_bytes,
-                                                       INT8_MIXED_FLOAT_OPS)
-    except SqzError:
-      raise
-    except Exception as e:  # pylint: disable=broad-except
-      raise SqzError("TFLite conversion failed (builtin ops only): "
-                     f"{str(e).splitlines()[0]}") from None
+  if quantization not in ("float32", "int8_mixed"):  # see int8_mixed()
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+  if quantization == "float16":
+    converter.target_spec.supported_types = [tf.float16]
+  if quantization == "int8":
+    converter.representative_dataset = _representative_dataset(
+        representative_inputs, batch_size, seq_length, progress)
+    converter.target_spec.supported_ops = [
+        tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+  progress(f"Converting to TFLite ({quantization})")
+  try:
+    if quantization == "int8_mixed":
+      tflite_bytes = _int8_mixed_export(
+          model, converter, (lowering, options), batch_size, seq_length,
+          representative_inputs, dynamic_seq_length, progress,
+          calibration_workers)
+    else:
+      tflite_bytes = converter.convert()
+    if quantization == "qat":
+      tflite_bytes, _ = float_islands.dequantize_ops(tflite_bytes,
+                                                     INT8_MIXED_FLOAT_OPS)
+  except SqzError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    raise SqzError("TFLite conversion failed (builtin ops only): "
+                   f"{str(e).splitlines()[0]}") from None
   if dynamic_seq_length:
     tflite_bytes = flatbuffer_edits.with_default_input_shape(
         tflite_bytes, [batch_size, seq_length])
@@ -167,33 +172,43 @@ def _converter(model, batch_size, seq_length):
   return converter
 
 
-def _int8_mixed_export(model, converter, batch_size, seq_length,
+def _int8_mixed_export(model, converter, lowering, batch_size, seq_length,
                        representative_inputs, dynamic_seq_length, progress,
                        num_workers):
-  """int8_mixed bytes of the graph `converter` holds.
+  """int8_mixed bytes of the graph `converter` holds, traced in `lowering`
+  (a (lowering, lowering.Options) pair).
 
   Calibration runs the float graph on TFLite's own kernels, one example at a
-  time (in a process per CPU): most of an export. It needs only the
-  examples' tokens, not their padding, so it runs a twin of the graph cut
-  to the longest example (padding rows never reach a real token: attention
-  masks them), and the export's graph takes the twin's ranges by name. A
-  dynamic-length graph is always calibrated through a fixed-length twin:
-  TFLite's calibrator records wrong ranges for some tensors of a
-  dynamic-shape graph (a projection's at 1/500 of its real range, seen
-  here). Either way the file has exactly the int8 arithmetic of one
-  calibrated at that length.
+  time (in a process per CPU): most of an export. It runs a twin of the
+  graph, whose ranges the export's graph takes by tensor name: grouped
+  convolutions computed by fast kernels (lowering's "conv_twin"), and only
+  as long as the examples' tokens, not their padding (padding rows never
+  reach a real token: attention masks them). A dynamic-length graph is
+  always calibrated through a fixed-length twin: TFLite's calibrator
+  records wrong ranges for some tensors of a dynamic-shape graph (a
+  projection's at 1/500 of its real range, seen here). Either way the file
+  has exactly the int8 arithmetic of one calibrated at that length.
   """
   _check_shapes(representative_inputs, batch_size, seq_length)
   length = _calibration_length(representative_inputs, seq_length)
   trimmed = [_int32_inputs({name: np.asarray(inputs[name])[:, :length]
                             for name in ENCODER_INPUTS})
              for inputs in representative_inputs]
-  if length == seq_length and not dynamic_seq_length:
+  lowering, options = lowering
+  twin_options = options
+  if (lowering == "xnnpack" and options.grouped_form == "conv" and
+      lowering_lib.has_grouped_projections(model)):
+    twin_options = dataclasses.replace(options, grouped_form="conv_twin")
+  if (length == seq_length and not dynamic_seq_length and
+      twin_options == options):
     return int8_mixed(converter, trimmed, progress=progress,
                       num_workers=num_workers)
-  progress(f"(calibrating at {length} tokens, the longest example's length)")
-  return int8_mixed(_converter(model, batch_size, length), trimmed,
-                    converter, progress, num_workers)
+  if length < seq_length:
+    progress(f"(calibrating at {length} tokens, the longest example's "
+             "length)")
+  with lowering_lib.lowered(model, lowering, batch_size, twin_options):
+    twin = _converter(model, batch_size, length)
+  return int8_mixed(twin, trimmed, converter, progress, num_workers)
 
 
 def _calibration_length(representative_inputs, seq_length):
