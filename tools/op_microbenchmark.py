@@ -8,8 +8,10 @@ what did the export's xnnpack lowering change? Each piece of one layer
 the issue-7 form ("conv": the layers as written, grouped projections as
 grouped CONV_2D) and in the lowered form (`sqz_tf.export.lowering`:
 per-group FULLY_CONNECTED after a SPLIT, chained FFN groups, the query
-scale folded into the weights), float32 or, with --int8, as int8_mixed
-quantizes it (int8 projections, float GELU/softmax/LayerNorm). A model holds
+scale folded into the weights; with --int8 grouped projections as
+int8_mixed exports them, grouped CONV_2D), float32 or, with --int8, as
+int8_mixed quantizes it (int8 projections, float GELU/softmax/LayerNorm).
+A model holds
 --copies independent copies of its piece on one input, so the per-invoke
 overhead of a one-op model does not count against small ops. All models
 run interleaved with XNNPACK; the table gives the median wall time per

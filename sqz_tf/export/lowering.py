@@ -171,8 +171,11 @@ def project(x, kernel, bias, groups, batch, options, activation=None):
     if options.grouped_form == "conv_twin":
       rows = tf.reshape(x, [-1, channels])
       with tf.name_scope("twin"):  # op names outside stay the conv form's
-        # Pieces shaped as the convolution's output, [batch, 1, seq, out]:
-        # the ops after it then convert as in the conv graph (see Options).
+        # Pieces shaped as the convolution's output, [batch, 1, seq, out],
+        # so the ops after it convert as in the conv graph. Concatenated
+        # in 2-D, the converter folds the next RESHAPE into the residual
+        # ADD, which then runs in place, and TFLite's calibrator gives the
+        # ADD's overwritten input (the projection) the sum's range.
         y = [tf.reshape(_dense(piece, *weights), [batch, 1, -1, out // groups])
              for piece, weights in zip(tf.split(rows, groups, axis=-1),
                                        _group_weights(kernel, bias, groups))]
