@@ -127,7 +127,7 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
   try:
     if quantization == "int8_mixed":
       tflite_bytes = _int8_mixed_export(
-          model, converter, (lowering, options), batch_size, seq_length,
+          model, converter, lowering, options, batch_size, seq_length,
           representative_inputs, dynamic_seq_length, progress,
           calibration_workers)
     else:
@@ -172,11 +172,11 @@ def _converter(model, batch_size, seq_length):
   return converter
 
 
-def _int8_mixed_export(model, converter, lowering, batch_size, seq_length,
-                       representative_inputs, dynamic_seq_length, progress,
-                       num_workers):
+def _int8_mixed_export(model, converter, lowering, options, batch_size,
+                       seq_length, representative_inputs, dynamic_seq_length,
+                       progress, num_workers):
   """int8_mixed bytes of the graph `converter` holds, traced in `lowering`
-  (a (lowering, lowering.Options) pair).
+  with `options` (a lowering.Options).
 
   Calibration runs the float graph on TFLite's own kernels, one example at a
   time (in a process per CPU): most of an export. It runs a twin of the
@@ -194,7 +194,6 @@ def _int8_mixed_export(model, converter, lowering, batch_size, seq_length,
   trimmed = [_int32_inputs({name: np.asarray(inputs[name])[:, :length]
                             for name in ENCODER_INPUTS})
              for inputs in representative_inputs]
-  lowering, options = lowering
   twin_options = options
   if (lowering == "xnnpack" and options.grouped_form == "conv" and
       lowering_lib.has_grouped_projections(model)):
