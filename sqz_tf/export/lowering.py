@@ -120,6 +120,7 @@ def lowered(model, lowering="xnnpack", batch_size=None, options=None):
 
 
 def has_grouped_projections(model):
+  """Whether any of `model`'s projections has more than one group."""
   return any(isinstance(layer, GroupedPointwiseConv1D) and layer.groups > 1
              for layer in model._flatten_layers())  # pylint: disable=protected-access
 
