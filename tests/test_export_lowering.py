@@ -12,9 +12,9 @@ import tensorflow as tf
 from ai_edge_litert.tools import flatbuffer_utils
 
 from sqz_tf.export import lowering
-from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.export import tflite
 from sqz_tf.export.calibration import sample_inputs
+from sqz_tf.layers.grouped_pointwise_conv1d import GroupedPointwiseConv1D
 from sqz_tf.models import SqueezeBertClassifier
 from sqz_tf.models import SqueezeBertEncoder
 from tests.tiny_configs import tiny_config

@@ -94,12 +94,19 @@ def test_a_failing_worker_is_one_line_of_error(classifier):
   assert "\n" not in str(error.value)
 
 
+# A killed worker's reader thread must neither read its removed files nor
+# report the kill as a failure.
+@pytest.mark.filterwarnings(
+    "error::pytest.PytestUnhandledThreadExceptionWarning")
 def test_leaving_early_stops_the_workers_and_removes_their_files(classifier):
   examples = _examples(classifier)
   once = _calibrate_only(classifier, examples[:1])
   with parallel_calibration.Calibration(once, examples, 2) as calibration:
     workers = list(calibration._workers)  # pylint: disable=protected-access
+    readers = list(calibration._readers)  # pylint: disable=protected-access
     directory = calibration._directory.name  # pylint: disable=protected-access
     assert os.path.isdir(directory)
   assert all(process.poll() is not None for process in workers)
+  assert not any(reader.is_alive() for reader in readers)
+  assert not calibration._errors  # pylint: disable=protected-access
   assert not os.path.exists(directory)
