@@ -50,7 +50,7 @@ flags.DEFINE_string("vocab_file", None,
 flags.DEFINE_integer("num_calibration_examples", 200,
                      "Examples drawn (fixed seed) for calibration.")
 flags.DEFINE_integer("calibration_workers", 0,
-                     "Processes that calibrate (int8_mixed), each on a "
+                     "Processes that calibrate (int8, int8_mixed), each on a "
                      "share of the examples; 0: one per CPU. The file is "
                      "the same for any count.", lower_bound=0)
 flags.DEFINE_string("float_model", None,

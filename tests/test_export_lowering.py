@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 from ai_edge_litert.tools import flatbuffer_utils
 
+from sqz_tf.export import calibrated_quantization
 from sqz_tf.export import lowering
 from sqz_tf.export import tflite
 from sqz_tf.export.calibration import sample_inputs
@@ -152,7 +153,8 @@ def test_int8_mixed_grouped_convolutions_calibrated_through_their_twin(name):
   with lowering.lowered(classifier, "xnnpack", 1,
                         lowering.Options(grouped_form="conv")):
     converter = tflite._converter(classifier, 1, 16)  # pylint: disable=protected-access
-  direct = tflite.int8_mixed(converter, calibration, num_workers=1)
+  direct = calibrated_quantization.int8_mixed(converter, calibration,
+                                              num_workers=1)
   expected, actual = _quantization(direct), _quantization(ours)
   assert actual.keys() == expected.keys()
   for tensor, (scales, zero_points) in expected.items():

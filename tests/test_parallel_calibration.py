@@ -30,12 +30,18 @@ def _examples(classifier, count=7):
           for seed in range(count)]
 
 
-def _calibrate_only(classifier, examples):
-  """TFLite's converter calibrating in process (the reference)."""
+def _in_process(classifier, examples):
+  """TFLite's converter, calibrating on `examples` in process (the
+  reference)."""
   with lowering.lowered(classifier, "xnnpack", 1):
     converter = tflite._converter(classifier, 1, SEQ_LENGTH)  # pylint: disable=protected-access
   converter.optimizations = [tf.lite.Optimize.DEFAULT]
   converter.representative_dataset = lambda: iter(examples)
+  return converter
+
+
+def _calibrate_only(classifier, examples):
+  converter = _in_process(classifier, examples)
   converter.experimental_mlir_quantizer = True
   converter._experimental_calibrate_only = True  # pylint: disable=protected-access
   return converter.convert()
@@ -68,6 +74,19 @@ def test_int8_mixed_export_equals_the_in_process_calibration(classifier,
       _calibrate_only(classifier, examples),
       denylisted_ops=list(tflite.INT8_MIXED_FLOAT_OPS))
   assert exported == reference
+
+
+def test_full_int8_export_is_tflites_converter_byte_for_byte(classifier):
+  examples = _examples(classifier)
+  converter = _in_process(classifier, examples)
+  converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+  reference = converter.convert()
+  lines = []
+  exported = tflite.convert(classifier, "int8", SEQ_LENGTH,
+                            representative_inputs=examples,
+                            progress=lines.append, calibration_workers=2)
+  assert exported == reference
+  assert "Calibrating activation ranges on 7 examples (2 processes)" in lines
 
 
 def test_inputs_go_in_the_graphs_order(classifier):

@@ -33,6 +33,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from sqz_tf.benchmark.round_robin import round_robin  # noqa: E402
+from sqz_tf.export import calibrated_quantization  # noqa: E402
 from sqz_tf.export import lowering  # noqa: E402
 from sqz_tf.export import tflite  # noqa: E402
 
@@ -102,7 +103,7 @@ def _tflite(build, shapes, int8, copies, rng):
     return converter.convert()
   samples = [[rng.standard_normal(shape).astype(np.float32)
               for shape in shapes] for _ in range(8)]
-  return tflite.int8_mixed(converter, samples)
+  return calibrated_quantization.int8_mixed(converter, samples)
 
 
 def pieces(seq, int8, copies=4):

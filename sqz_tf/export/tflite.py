@@ -22,10 +22,10 @@ import numpy as np
 import tensorflow as tf
 
 from sqz_tf.errors import SqzError
+from sqz_tf.export import calibrated_quantization
 from sqz_tf.export import flatbuffer_edits
 from sqz_tf.export import float_islands
 from sqz_tf.export import lowering as lowering_lib
-from sqz_tf.export import parallel_calibration
 from sqz_tf.models.encoder import ENCODER_INPUTS
 
 QUANTIZATIONS = ("float32", "float16", "dynamic", "int8", "int8_mixed", "qat")
@@ -37,18 +37,8 @@ NEEDS_REPRESENTATIVE_DATA = ("int8", "int8_mixed")
 # decides (evaluate_tflite).
 TOLERANCES = {"float32": 1e-4, "float16": 1e-2, "dynamic": 0.1, "int8": 0.5,
               "int8_mixed": 0.25, "qat": 0.5}
-# Ops that int8_mixed keeps in float. With them in int8 XNNPACK leaves the
-# LayerNorm pieces, softmax, GELU, activation x activation BATCH_MATMULs and
-# rescaling ADDs to TFLite's kernels, splitting the graph into ~100
-# partitions; full int8 then runs ~4x slower than float32 on x86
-# (tools/quantization_op_study.py). Convolutions, the pooler/classifier
-# FULLY_CONNECTED, the embedding GATHERs and the RESHAPE/TRANSPOSE between
-# them stay int8, so the weights shrink 4x and all compute is delegated.
-# DIV and MAXIMUM only occur in the mean-pooled embedding of a MediaPipe
-# TextEmbedder export (sum / max(token count, 1)).
-INT8_MIXED_FLOAT_OPS = ("ADD", "SUB", "MUL", "MEAN", "SQUARED_DIFFERENCE",
-                        "RSQRT", "SOFTMAX", "GELU", "BATCH_MATMUL", "TANH",
-                        "CAST", "STRIDED_SLICE", "DIV", "MAXIMUM")
+# Ops that int8_mixed keeps in float (see calibrated_quantization).
+INT8_MIXED_FLOAT_OPS = calibrated_quantization.INT8_MIXED_FLOAT_OPS
 
 
 def _check_model(model, quantization, seq_length, representative_inputs):
@@ -94,8 +84,8 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
   quantization-aware models always get). `dynamic_seq_length`: inputs of
   any length up to max_position_embeddings (calibration still uses
   `seq_length`). `progress(line)` hears what takes more than a moment.
-  `calibration_workers`: processes calibrating int8_mixed (default: one
-  per CPU; see `int8_mixed`).
+  `calibration_workers`: processes calibrating int8 and int8_mixed
+  (default: one per CPU; see `calibrated_quantization`).
   """
   if quantization not in QUANTIZATIONS:
     raise SqzError(f"quantization must be one of {', '.join(QUANTIZATIONS)}")
@@ -114,15 +104,10 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
                                   grouped_form=options.int8_grouped_form)
   with lowering_lib.lowered(model, lowering, batch_size, options):
     converter = _converter(model, batch_size, length)
-  if quantization not in ("float32", "int8_mixed"):  # see int8_mixed()
+  if quantization in ("float16", "dynamic", "qat"):  # int8s: their own
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
   if quantization == "float16":
     converter.target_spec.supported_types = [tf.float16]
-  if quantization == "int8":
-    converter.representative_dataset = _representative_dataset(
-        representative_inputs, batch_size, seq_length, progress)
-    converter.target_spec.supported_ops = [
-        tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
   progress(f"Converting to TFLite ({quantization})")
   try:
     if quantization == "int8_mixed":
@@ -130,6 +115,11 @@ def convert(model, quantization="float32", seq_length=128, batch_size=1,
           model, converter, lowering, options, batch_size, seq_length,
           representative_inputs, dynamic_seq_length, progress,
           calibration_workers)
+    elif quantization == "int8":
+      _check_shapes(representative_inputs, batch_size, seq_length)
+      tflite_bytes = calibrated_quantization.full_int8(
+          converter, [_int32_inputs(x) for x in representative_inputs],
+          progress, calibration_workers)
     else:
       tflite_bytes = converter.convert()
     if quantization == "qat":
@@ -200,14 +190,15 @@ def _int8_mixed_export(model, converter, lowering, options, batch_size,
     twin_options = dataclasses.replace(options, grouped_form="conv_twin")
   if (length == seq_length and not dynamic_seq_length and
       twin_options == options):
-    return int8_mixed(converter, trimmed, progress=progress,
-                      num_workers=num_workers)
+    return calibrated_quantization.int8_mixed(converter, trimmed, None,
+                                              progress, num_workers)
   if length < seq_length:
     progress(f"(calibrating at {length} tokens, the longest example's "
              "length)")
   with lowering_lib.lowered(model, lowering, batch_size, twin_options):
     twin = _converter(model, batch_size, length)
-  return int8_mixed(twin, trimmed, converter, progress, num_workers)
+  return calibrated_quantization.int8_mixed(twin, trimmed, converter,
+                                            progress, num_workers)
 
 
 def _calibration_length(representative_inputs, seq_length):
@@ -226,70 +217,8 @@ def _check_shapes(representative_inputs, batch_size, seq_length):
                        f"{(batch_size, seq_length)}")
 
 
-def _representative_dataset(representative_inputs, batch_size, seq_length,
-                            progress):
-  _check_shapes(representative_inputs, batch_size, seq_length)
-
-  def dataset():
-    # The converter asks for the first example once the float graph is
-    # converted; the calibration runs it on TFLite's own kernels.
-    start = last = time.perf_counter()
-    for done, inputs in enumerate(representative_inputs):
-      now = time.perf_counter()
-      if done == 0:
-        progress(f"Calibrating activation ranges on "
-                 f"{len(representative_inputs)} examples")
-      elif now - last > 5:
-        last = now
-        progress(f"  {done}/{len(representative_inputs)} examples "
-                 f"({now - start:.0f} s)")
-      yield _int32_inputs(inputs)
-    progress(f"  calibrated in {time.perf_counter() - start:.0f} s")
-  return dataset
-
-
 def _int32_inputs(inputs):
   return {name: np.asarray(inputs[name], np.int32) for name in ENCODER_INPUTS}
-
-
-def int8_mixed(calibrator, examples, float_converter=None, progress=None,
-               num_workers=None):
-  """int8_mixed bytes: TFLite's selective quantization, INT8_MIXED_FLOAT_OPS
-  left in float.
-
-  `calibrator` is a TFLiteConverter of the float graph, calibrated on
-  `examples` (input dicts or lists, as TFLite's representative datasets
-  yield them) by TFLite's calibrator in `num_workers` processes (default:
-  the CPUs; sqz_tf.export.parallel_calibration): the same ranges, in a
-  fraction of the time. `float_converter` (a TFLiteConverter of the graph
-  to export), if given, converts while the workers calibrate, and its graph
-  is quantized instead, with the ranges of the same-named tensors of the
-  calibrated one.
-
-  The same file as `tf.lite.experimental.QuantizationDebugger(converter=...)
-  .get_nondebug_quantized_model()` without the debugger's own first product
-  (a second quantization with numeric-verify ops, and an interpreter for
-  it), which cost a third of the time.
-  """
-  from tensorflow.lite.python import convert as lite_convert  # pylint: disable=g-import-not-at-top
-  progress = progress or (lambda line: None)
-  calibrator.optimizations = [tf.lite.Optimize.DEFAULT]
-  # TFLite's converter calibrates on the first example: that marks the
-  # tensors to log; the workers then calibrate on all.
-  calibrator.representative_dataset = lambda: iter(examples[:1])
-  calibrator.experimental_mlir_quantizer = True
-  calibrator._experimental_calibrate_only = True  # pylint: disable=protected-access
-  with parallel_calibration.Calibration(calibrator.convert(), examples,
-                                        num_workers, progress) as calibration:
-    float_model = float_converter.convert() if float_converter else None
-    calibrated = calibration.result()
-  if float_model is not None:
-    calibrated = flatbuffer_edits.with_ranges_of(float_model, calibrated)
-  progress("Quantizing (int8 weights and projection activations)")
-  return lite_convert.mlir_quantize(
-      calibrated,
-      disable_per_channel=calibrator._experimental_disable_per_channel,  # pylint: disable=protected-access
-      denylisted_ops=list(INT8_MIXED_FLOAT_OPS))
 
 
 @dataclasses.dataclass
