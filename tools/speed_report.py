@@ -20,7 +20,9 @@ SqueezeBERT and BERT-base classifiers (official_configs):
      1 thread;
   3. per-op tables, issue-7 form against the lowered one, float32 and int8
      (tools/op_microbenchmark.py), and with --benchmark_binary the real
-     benchmark_model's whole-graph op profile and memory;
+     benchmark_model's whole-graph op profiles and memory of both models:
+     time in projections and in everything else, the projections' GFLOP/s
+     and the BERT/SqueezeBERT ratio those times allow;
   4. short text: SST-2 dev sentences at their real token lengths (--full:
      all 872, else 200), SqueezeBERT float32 and int8_mixed, the fixed
      128-token file against the dynamic-length one (and, float32, a file
@@ -65,6 +67,7 @@ from sqz_tf.export import calibration  # noqa: E402
 from sqz_tf.export import tflite  # noqa: E402
 from sqz_tf.models import SqueezeBertClassifier  # noqa: E402
 from sqz_tf.models.facts import model_facts  # noqa: E402
+from sqz_tf.models.facts import projection_flops  # noqa: E402
 from sqz_tf.utils.files import atomic_output  # noqa: E402
 
 
@@ -306,20 +309,41 @@ def cli_export(keras_path, output, data_dir, vocab_file, workers):
           "progress": lines[-40:], "output": output}
 
 
-def binary_profiles(binary, exports, setting):
-  """benchmark_model --enable_op_profiling of the SqueezeBERT files."""
+# Node types of benchmark_model's op profile that compute projections
+# (constant weights): dense and grouped FULLY_CONNECTED / CONV_2D, and
+# XNNPACK's BATCH_MATMUL with constant int8 weights.
+PROJECTION_NODES = ("Fully Connected", "Convolution")
+
+
+def is_projection(node_type):
+  return node_type.startswith(PROJECTION_NODES) or "QC8W" in node_type
+
+
+def binary_profiles(binary, exports, setting, models):
+  """benchmark_model --enable_op_profiling of both models' files: time in
+  projections and in everything else, and projection FLOPs per sequence."""
   results = {}
-  for quantization in ("float32", "int8_mixed"):
-    for lowering in (("conv", "xnnpack") if setting.before else ("xnnpack",)):
-      path = exports.path("squeezebert", quantization, lowering)
-      output, _ = device_runner.run_local(path, device_runner.Options(
-          num_threads=max(setting.threads), num_runs=20, warmup_runs=3,
-          enable_op_profiling=True), binary=binary)
-      parsed = benchmark_model_output.parse(output)
-      results[f"{quantization} {lowering}"] = {
-          "avg_ms": parsed["inference_avg_us"] / 1e3,
-          "memory": parsed["memory"], "delegation": parsed["delegation"],
-          "top_ops": parsed["op_profile"][:8]}
+  for key in ("squeezebert", "bert"):
+    flops = (projection_flops(models[key].model_config, SEQ) *
+             models[key].model_config.num_hidden_layers)
+    for quantization in ("float32", "int8_mixed"):
+      lowerings = (("conv", "xnnpack") if setting.before and
+                   key == "squeezebert" else ("xnnpack",))
+      for lowering in lowerings:
+        path = exports.path(key, quantization, lowering)
+        output, _ = device_runner.run_local(path, device_runner.Options(
+            num_threads=max(setting.threads), num_runs=20, warmup_runs=3,
+            enable_op_profiling=True), binary=binary)
+        parsed = benchmark_model_output.parse(output)
+        ops = parsed["op_profile"]
+        projections = sum(op["avg_ms"] for op in ops
+                          if is_projection(op["node_type"]))
+        results[f"{key} {quantization} {lowering}"] = {
+            "avg_ms": parsed["inference_avg_us"] / 1e3,
+            "memory": parsed["memory"], "delegation": parsed["delegation"],
+            "top_ops": ops[:8], "projection_ms": projections,
+            "other_ms": sum(op["avg_ms"] for op in ops) - projections,
+            "projection_flops": flops}
   return results
 
 
@@ -367,7 +391,7 @@ def main():
     results["op_shares"][kind] = op_microbenchmark.shares(times)["xnnpack"]
   if args.benchmark_binary:
     results["binary_profiles"] = binary_profiles(args.benchmark_binary,
-                                                 exports, setting)
+                                                 exports, setting, models)
   if args.data_dir:
     results["short_text"] = text_workload(exports, args.data_dir,
                                           args.vocab_file, setting,

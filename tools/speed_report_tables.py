@@ -5,6 +5,37 @@ def _ms(stats, field="median_s"):
   return f"{stats[field] * 1e3:.2f}"
 
 
+def speedup_goal(results, quantization):
+  """The BERT/SqueezeBERT time ratio the issue asks for."""
+  if quantization == "float32":
+    return 1 / 0.31
+  return 2.5 if "amx_int8" in results["machine"]["isa"] else 2.8
+
+
+def time_split(results, quantization):
+  """SqueezeBERT's and BERT's whole-graph profiles (xnnpack files) and what
+  they imply, or None: `f` SqueezeBERT's projection FLOPs / BERT's,
+  `share` its projections' GFLOP/s / BERT's, `bound` BERT/SqueezeBERT were
+  SqueezeBERT's projections at BERT's GFLOP/s, `other_needed` the ms of
+  everything else (both models) that ratio would allow for the goal's
+  speedup. Projection FLOPs count every layer at full length (a
+  classifier's last layer computes one query row: both models alike)."""
+  profiles = results.get("binary_profiles", {})
+  sqz = profiles.get(f"squeezebert {quantization} xnnpack")
+  bert = profiles.get(f"bert {quantization} xnnpack")
+  if not (sqz and bert and sqz["projection_ms"] and bert["projection_ms"]):
+    return None
+  f = sqz["projection_flops"] / bert["projection_flops"]
+  dense_rate = f * bert["projection_ms"]  # SqueezeBERT's at BERT's rate
+  total = bert["projection_ms"] + bert["other_ms"]
+  target = speedup_goal(results, quantization)
+  return {"sqz": sqz, "bert": bert, "f": f, "target": target,
+          "share": dense_rate / sqz["projection_ms"],
+          "bound": total / (dense_rate + sqz["other_ms"]),
+          "other_needed": (bert["projection_ms"] - target * dense_rate) /
+                          (target - 1)}
+
+
 def goals(results):
   """(goal, measured, met) lines."""
   lines = []
@@ -15,6 +46,12 @@ def goals(results):
                   "lowered, every projection shape)",
                   ", ".join(f"{k} {v:.0%}" for k, v in shares.items()),
                   worst >= 0.85))
+  for quantization in ("float32", "int8_mixed"):
+    split = time_split(results, quantization)
+    if split:
+      lines.append((f"SqueezeBERT's projections >= 85 % of BERT's GFLOP/s "
+                    f"({quantization}, whole graph, benchmark_model)",
+                    f"{split['share']:.0%}", split["share"] >= 0.85))
   table = results["whole_models"].get("2") or results["whole_models"].get(2)
   if table:
     def row(name):
@@ -28,7 +65,7 @@ def goals(results):
         "BERT-base-equivalent int8_mixed")
     if sqz and bert:
       ratio = bert["median_s"] / sqz["median_s"]
-      target = 2.5 if "amx_int8" in results["machine"]["isa"] else 2.8
+      target = speedup_goal(results, quantization="int8_mixed")
       lines.append((f"int8_mixed BERT-base / SqueezeBERT >= {target}x (this "
                     "host " + ("has" if target == 2.5 else "has no") +
                     " AMX)", f"{ratio:.2f}x", ratio >= target))
@@ -50,6 +87,46 @@ def goals(results):
                   f"CPU (one calibration process: "
                   f"{cli['one_process']['seconds']:.0f} s)",
                   run["seconds"] <= 90 and run["returncode"] == 0))
+  return lines
+
+
+def _time_split_section(results):
+  splits = {q: time_split(results, q) for q in ("float32", "int8_mixed")}
+  if not any(splits.values()):
+    return []
+  lines = ["", "## Where the time goes (benchmark_model op profiles)", "",
+           "Projections: the FULLY_CONNECTED/CONV_2D (and constant-weight "
+           "BATCH_MATMUL) nodes; the rest: attention products, softmax, "
+           "LayerNorm, GELU, residual sums, QUANTIZE/DEQUANTIZE, "
+           "reshapes.", "",
+           "| file | op total ms | projections ms | everything else ms | "
+           "projection GFLOP/s |", "|---|---|---|---|---|"]
+  for quantization, split in splits.items():
+    if not split:
+      continue
+    for name, profile in (("SqueezeBERT", split["sqz"]),
+                          ("BERT-base-equivalent", split["bert"])):
+      lines.append(
+          f"| {name} {quantization} | "
+          f"{profile['projection_ms'] + profile['other_ms']:.2f} | "
+          f"{profile['projection_ms']:.2f} | {profile['other_ms']:.2f} | "
+          f"{profile['projection_flops'] / profile['projection_ms'] / 1e6:.0f}"
+          " |")
+  for quantization, split in splits.items():
+    if split:
+      lines += ["", f"{quantization}: SqueezeBERT's projections are "
+                f"{split['f']:.3f} of BERT's FLOPs and run at "
+                f"{split['share']:.0%} of BERT's projection GFLOP/s. At "
+                f"BERT's rate, with everything else as measured, "
+                f"BERT/SqueezeBERT would be {split['bound']:.2f}x; the "
+                f"goal's {split['target']:.2f}x would need "
+                + (f"everything else cut to {split['other_needed']:.2f} ms "
+                   f"in both models (now {split['sqz']['other_ms']:.2f} / "
+                   f"{split['bert']['other_ms']:.2f} ms)."
+                   if split["other_needed"] > 0 else
+                   "SqueezeBERT's projections faster per FLOP than BERT's: "
+                   f"their FLOP ratio alone is above 1/{split['target']:.2f}"
+                   ".")]
   return lines
 
 
@@ -79,13 +156,14 @@ def markdown(results):
     lines += ["", f"## Per op, {kind} (tools/op_microbenchmark.py)", ""]
     lines += table
   for name, profile in results.get("binary_profiles", {}).items():
-    lines += ["", f"## benchmark_model, SqueezeBERT {name}: "
+    lines += ["", f"## benchmark_model, {name}: "
               f"{profile['avg_ms']:.2f} ms avg, memory "
               f"{profile['memory']}, XNNPACK "
               f"{profile['delegation'].get('execution')}", "",
               "| op type | count | avg ms | % |", "|---|---|---|---|"]
     lines += [f"| {op['node_type']} | {op['count']} | {op['avg_ms']:.3f} | "
               f"{op.get('avg_pct', 0):.1f} |" for op in profile["top_ops"]]
+  lines += _time_split_section(results)
   text = results.get("short_text")
   if text:
     lines += ["", f"## Short text: {text['sentences']} SST-2 dev sentences, "

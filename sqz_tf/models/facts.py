@@ -30,6 +30,13 @@ def encoder_parameters(config: SqueezeBertConfig) -> int:
   return embeddings + config.num_hidden_layers * per_layer + pooler
 
 
+def projection_flops(config: SqueezeBertConfig, seq_length: int) -> int:
+  """FLOPs of one layer's six projections (grouped or dense) on a sequence."""
+  return sum(
+      2 * seq_length * c_in * c_out // getattr(config, f"{name}_groups")
+      for name, (c_in, c_out) in config.projection_channels().items())
+
+
 def encoder_flops(config: SqueezeBertConfig, seq_length: int) -> int:
   """FLOPs of the encoder on one sequence: projections, attention, pooler.
 
@@ -38,13 +45,11 @@ def encoder_flops(config: SqueezeBertConfig, seq_length: int) -> int:
   embedding lookups are left out, as is usual for transformer FLOP counts.
   """
   hidden = config.hidden_size
-  projections = sum(
-      2 * seq_length * c_in * c_out // getattr(config, f"{name}_groups")
-      for name, (c_in, c_out) in config.projection_channels().items())
   # Q·Kᵀ and probabilities·V, over all heads together.
   attention = 2 * (2 * seq_length * seq_length * hidden)
   pooler = 2 * hidden * hidden
-  return config.num_hidden_layers * (projections + attention) + pooler
+  return config.num_hidden_layers * (
+      projection_flops(config, seq_length) + attention) + pooler
 
 
 def model_facts(config: SqueezeBertConfig, seq_length: int = 128) -> ModelFacts:
