@@ -309,14 +309,11 @@ def cli_export(keras_path, output, data_dir, vocab_file, workers):
           "progress": lines[-40:], "output": output}
 
 
-# Node types of benchmark_model's op profile that compute projections
-# (constant weights): dense and grouped FULLY_CONNECTED / CONV_2D, and
-# XNNPACK's BATCH_MATMUL with constant int8 weights.
+# Node types of benchmark_model's op profile that compute projections:
+# dense and grouped FULLY_CONNECTED / CONV_2D. (A "Batch Matrix Multiply
+# (NC, F32, QC8W)" is an attention product whose int8 values XNNPACK packs
+# as weights at run time.)
 PROJECTION_NODES = ("Fully Connected", "Convolution")
-
-
-def is_projection(node_type):
-  return node_type.startswith(PROJECTION_NODES) or "QC8W" in node_type
 
 
 def binary_profiles(binary, exports, setting, models):
@@ -337,7 +334,7 @@ def binary_profiles(binary, exports, setting, models):
         parsed = benchmark_model_output.parse(output)
         ops = parsed["op_profile"]
         projections = sum(op["avg_ms"] for op in ops
-                          if is_projection(op["node_type"]))
+                          if op["node_type"].startswith(PROJECTION_NODES))
         results[f"{key} {quantization} {lowering}"] = {
             "avg_ms": parsed["inference_avg_us"] / 1e3,
             "memory": parsed["memory"], "delegation": parsed["delegation"],

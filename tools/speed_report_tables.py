@@ -95,8 +95,8 @@ def _time_split_section(results):
   if not any(splits.values()):
     return []
   lines = ["", "## Where the time goes (benchmark_model op profiles)", "",
-           "Projections: the FULLY_CONNECTED/CONV_2D (and constant-weight "
-           "BATCH_MATMUL) nodes; the rest: attention products, softmax, "
+           "Projections: the FULLY_CONNECTED/CONV_2D nodes; the rest: "
+           "attention products, softmax, "
            "LayerNorm, GELU, residual sums, QUANTIZE/DEQUANTIZE, "
            "reshapes.", "",
            "| file | op total ms | projections ms | everything else ms | "
