@@ -168,6 +168,11 @@ def test_parses_op_profiling_and_scientific_notation():
       "avg_pct": 89.897, "cdf_pct": 89.897, "mem_kb": 0.0,
       "times_called": 15}
   assert result["op_profile"][-1]["cdf_pct"] == 100.0
+  projections, other = benchmark_model_output.projection_split(
+      result["op_profile"])
+  # CONV_2D is a projection; DEPTHWISE_CONV_2D, pooling, softmax are not.
+  assert projections == pytest.approx(2651.853)
+  assert other == pytest.approx(296.919 + 0.869 + 0.232 + 0.016)
 
 
 def test_parses_logcat_prefixes_and_skips_source_line():

@@ -309,13 +309,6 @@ def cli_export(keras_path, output, data_dir, vocab_file, workers):
           "progress": lines[-40:], "output": output}
 
 
-# Node types of benchmark_model's op profile that compute projections:
-# dense and grouped FULLY_CONNECTED / CONV_2D. (A "Batch Matrix Multiply
-# (NC, F32, QC8W)" is an attention product whose int8 values XNNPACK packs
-# as weights at run time.)
-PROJECTION_NODES = ("Fully Connected", "Convolution")
-
-
 def binary_profiles(binary, exports, setting, models):
   """benchmark_model --enable_op_profiling of both models' files: time in
   projections and in everything else, and projection FLOPs per sequence."""
@@ -332,15 +325,13 @@ def binary_profiles(binary, exports, setting, models):
             num_threads=max(setting.threads), num_runs=20, warmup_runs=3,
             enable_op_profiling=True), binary=binary)
         parsed = benchmark_model_output.parse(output)
-        ops = parsed["op_profile"]
-        projections = sum(op["avg_ms"] for op in ops
-                          if op["node_type"].startswith(PROJECTION_NODES))
+        projections, other = benchmark_model_output.projection_split(
+            parsed["op_profile"])
         results[f"{key} {quantization} {lowering}"] = {
             "avg_ms": parsed["inference_avg_us"] / 1e3,
             "memory": parsed["memory"], "delegation": parsed["delegation"],
-            "top_ops": ops[:8], "projection_ms": projections,
-            "other_ms": sum(op["avg_ms"] for op in ops) - projections,
-            "projection_flops": flops}
+            "top_ops": parsed["op_profile"][:8], "projection_ms": projections,
+            "other_ms": other, "projection_flops": flops}
   return results
 
 

@@ -204,3 +204,19 @@ def parse(text: str) -> dict:
     raise SqzError("benchmark_model printed no inference timings: "
                    f"{_failure_reason(unprefixed)}")
   return result
+
+
+# Op-profile node types that multiply activations by weights: XNNPACK's
+# names (dense, grouped and depthwise convolutions alike), then TFLite
+# kernels'. XNNPACK's "Batch Matrix Multiply (NC, F32, QC8W)" is not one:
+# it is an activation product whose int8 operand it packs at run time.
+PROJECTION_NODE_TYPES = ("Fully Connected", "Convolution", "FULLY_CONNECTED",
+                         "CONV_2D")
+
+
+def projection_split(op_profile):
+  """(ms in PROJECTION_NODE_TYPES nodes, ms in all others) of a parsed
+  op_profile: where a model's time goes, projections or the rest."""
+  projections = sum(row["avg_ms"] for row in op_profile
+                    if row["node_type"].startswith(PROJECTION_NODE_TYPES))
+  return projections, sum(row["avg_ms"] for row in op_profile) - projections
